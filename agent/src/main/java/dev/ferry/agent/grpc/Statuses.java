@@ -1,0 +1,65 @@
+package dev.ferry.agent.grpc;
+
+import dev.ferry.agent.auth.AccessDeniedException;
+import dev.ferry.agent.process.CommandFailedException;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The one place where the agent's exceptions become gRPC statuses. Domain code throws plain
+ * exceptions; adapters pass whatever they catch here.
+ *
+ * <p>Domain packages may define exceptions that carry a status code by implementing {@link
+ * HasStatusCode}; they are mapped here as well.
+ */
+public final class Statuses {
+  private static final Logger logger = Logger.getLogger(Statuses.class.getName());
+
+  private Statuses() {}
+
+  /** Implemented by domain exceptions that know which canonical code fits them. */
+  public interface HasStatusCode {
+    /** One of io.grpc.Status.Code's names, e.g. "FAILED_PRECONDITION". */
+    String statusCode();
+  }
+
+  public static StatusException toStatus(Throwable t) {
+    if (t instanceof StatusException e) {
+      return e;
+    }
+    if (t instanceof StatusRuntimeException e) {
+      return e.getStatus().asException(e.getTrailers());
+    }
+    Status status;
+    if (t instanceof HasStatusCode coded) {
+      status = Status.fromCode(Status.Code.valueOf(coded.statusCode()));
+    } else if (t instanceof AccessDeniedException) {
+      status = Status.PERMISSION_DENIED;
+    } else if (t instanceof IllegalArgumentException) {
+      status = Status.INVALID_ARGUMENT;
+    } else if (t instanceof IllegalStateException) {
+      status = Status.FAILED_PRECONDITION;
+    } else if (t instanceof NoSuchFileException) {
+      status = Status.NOT_FOUND;
+    } else if (t instanceof FileSystemException fs && fs.getMessage() != null
+        && fs.getMessage().contains("No space left")) {
+      status = Status.RESOURCE_EXHAUSTED;
+    } else if (t instanceof IOException e && e.getMessage() != null
+        && e.getMessage().contains("No space left")) {
+      status = Status.RESOURCE_EXHAUSTED;
+    } else if (t instanceof CommandFailedException || t instanceof IOException) {
+      status = Status.INTERNAL;
+    } else {
+      logger.log(Level.WARNING, "unexpected failure", t);
+      status = Status.INTERNAL;
+    }
+    String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return status.withDescription(message).asException();
+  }
+}

@@ -1,0 +1,161 @@
+package dev.ferry.agent.postgres;
+
+import dev.ferry.agent.layout.DatabaseSettings;
+import dev.ferry.agent.process.CommandFailedException;
+import dev.ferry.agent.process.ProcessRunner;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Finds the PostgreSQL client tools and runs psql against the layout's server over its Unix
+ * socket, as an OS user whose name matches the role (peer authentication).
+ */
+public class PgTools {
+  private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
+  private static final Duration QUERY_TIMEOUT = Duration.ofMinutes(2);
+
+  private final ProcessRunner runner;
+  private final Path bindir;
+  private final DatabaseSettings database;
+
+  public PgTools(ProcessRunner runner, Optional<Path> configuredBindir, DatabaseSettings database) {
+    this.runner = runner;
+    this.bindir = configuredBindir.orElseGet(PgTools::findBindir);
+    this.database = database;
+  }
+
+  public DatabaseSettings database() {
+    return database;
+  }
+
+  public Path bindir() {
+    return bindir;
+  }
+
+  public String tool(String name) {
+    return bindir.resolve(name).toString();
+  }
+
+  /**
+   * Debian keeps each major under /usr/lib/postgresql/N/bin; take the newest, since a newer
+   * pg_dump reads older servers. Elsewhere (NixOS) the tools are on the PATH.
+   */
+  static Path findBindir() {
+    Path debian = Path.of("/usr/lib/postgresql");
+    if (Files.isDirectory(debian)) {
+      try (DirectoryStream<Path> majors = Files.newDirectoryStream(debian, "[0-9]*")) {
+        List<Path> found = new ArrayList<>();
+        majors.forEach(found::add);
+        Optional<Path> newest =
+            found.stream()
+                .filter(p -> Files.isExecutable(p.resolve("bin/pg_dump")))
+                .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().replaceAll("\\D.*", ""))));
+        if (newest.isPresent()) {
+          return newest.get().resolve("bin");
+        }
+      } catch (IOException | NumberFormatException e) {
+        // Fall through to the PATH.
+      }
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "pg_dump"))) {
+        return Path.of(dir);
+      }
+    }
+    return Path.of("/usr/bin");
+  }
+
+  /** The version a tool prints, like "15.8", or the failure. */
+  public String toolVersion(String name) throws CommandFailedException {
+    ProcessRunner.Result result = runner.check(List.of(tool(name), "--version"), Map.of(), Duration.ofSeconds(20));
+    Matcher m = VERSION.matcher(result.stdout());
+    if (!m.find()) {
+      throw new CommandFailedException(name + " printed no version: " + result.stdout().strip());
+    }
+    return m.group(2) == null ? m.group(1) : m.group(1) + "." + m.group(2);
+  }
+
+  /** The major version from a version string: "15.8" gives 15. */
+  public static int major(String version) {
+    return Integer.parseInt(version.replaceAll("^(\\d+).*$", "$1"));
+  }
+
+  /**
+   * Runs SQL through psql as {@code osUser} (peer auth) in database {@code dbname}. Variables are
+   * passed with {@code -v} and must be referenced as {@code :'name'} (a quoted literal) or
+   * {@code :"name"} (a quoted identifier), so names never get spliced into SQL text.
+   *
+   * @return psql's unaligned, tuples-only output: one line per row, fields split by '|'
+   */
+  public String query(String osUser, String dbname, String sql, Map<String, String> variables)
+      throws CommandFailedException {
+    List<String> argv = new ArrayList<>(psqlArgv(osUser, dbname));
+    for (var entry : variables.entrySet()) {
+      argv.add("-v");
+      argv.add(entry.getKey() + "=" + entry.getValue());
+    }
+    argv.add("-f");
+    argv.add("-");
+    Process process = runner.start(argv, Map.of());
+    try {
+      try (var stdin = process.getOutputStream()) {
+        stdin.write(sql.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      byte[] out = process.getInputStream().readAllBytes();
+      byte[] err = process.getErrorStream().readAllBytes();
+      if (!process.waitFor(QUERY_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly();
+        throw new CommandFailedException("psql timed out");
+      }
+      if (process.exitValue() != 0) {
+        throw new CommandFailedException(argv, process.exitValue(), ProcessRunner.tail(new String(err)));
+      }
+      return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      process.destroyForcibly();
+      throw new CommandFailedException("psql: " + e.getMessage());
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new CommandFailedException("psql was interrupted");
+    }
+  }
+
+  /** Runs SQL as the superuser (the postgres OS user and role). */
+  public String superuserQuery(String dbname, String sql, Map<String, String> variables)
+      throws CommandFailedException {
+    return query(database.superuser(), dbname, sql, variables);
+  }
+
+  /** psql's fixed options: no psqlrc, stop on the first error, unaligned tuples only. */
+  public List<String> psqlArgv(String osUser, String dbname) {
+    return runner.asUser(
+        osUser,
+        List.of(
+            tool("psql"),
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            database.socketDir().toString(),
+            "-p",
+            Integer.toString(database.port()),
+            "-U",
+            osUser,
+            "-d",
+            dbname));
+  }
+}

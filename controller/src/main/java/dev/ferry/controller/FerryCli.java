@@ -1,0 +1,75 @@
+package dev.ferry.controller;
+
+import dev.ferry.controller.cli.ExitCodes;
+import dev.ferry.controller.cli.HostsCommand;
+import dev.ferry.controller.cli.PairCommand;
+import dev.ferry.controller.cli.StatusCommand;
+import dev.ferry.controller.home.ControllerHome;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Spec;
+
+/** {@code ferry}: the controller. Coordinates agents; the data flows between them, not through here. */
+@Command(
+    name = "ferry",
+    mixinStandardHelpOptions = true,
+    version = "ferry 0.1.0",
+    description = {
+      "Move a self-hosted Mastodon server from one host to another.",
+      "",
+      "Install ferry-agent on both hosts, pair them with this controller, then run",
+      "'ferry plan' and 'ferry migrate'. State lives in $FERRY_HOME (default ~/.config/ferry)."
+    },
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+      "0:success",
+      "1:failed",
+      "2:usage error",
+      "3:refused by preflight (nothing was changed)"
+    },
+    subcommands = {
+      PairCommand.class,
+      HostsCommand.class,
+      StatusCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class FerryCli implements Callable<Integer> {
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return ExitCodes.USAGE;
+  }
+
+  public static void main(String[] args) {
+    System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");
+    System.exit(commandLine(ControllerHome.fromEnvironment()).execute(args));
+  }
+
+  /** The command line with its exit-code mapping, bound to a controller home. */
+  public static CommandLine commandLine(ControllerHome home) {
+    CommandLine cli =
+        new CommandLine(
+            new FerryCli(),
+            new CommandLine.IFactory() {
+              @Override
+              public <K> K create(Class<K> cls) throws Exception {
+                try {
+                  return cls.getDeclaredConstructor(ControllerHome.class).newInstance(home);
+                } catch (NoSuchMethodException e) {
+                  return CommandLine.defaultFactory().create(cls);
+                }
+              }
+            });
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          String message = e.getMessage() == null ? e.toString() : e.getMessage();
+          commandLine.getErr().println("ferry: " + message);
+          // Naming a host that was never paired is a usage mistake; everything else a failure.
+          return e instanceof ControllerHome.UnknownHostException ? ExitCodes.USAGE : ExitCodes.FAILED;
+        });
+    return cli;
+  }
+}

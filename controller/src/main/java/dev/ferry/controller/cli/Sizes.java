@@ -1,0 +1,26 @@
+package dev.ferry.controller.cli;
+
+import java.util.Locale;
+
+/** Human-readable sizes and counts for tables. */
+public final class Sizes {
+  private Sizes() {}
+
+  public static String bytes(long bytes) {
+    if (bytes < 0) {
+      return "?";
+    }
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = bytes;
+    int unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return unit == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
+  }
+
+  public static String count(long n) {
+    return String.format(Locale.ROOT, "%,d", n);
+  }
+}

@@ -1,0 +1,58 @@
+package dev.ferry.controller.client;
+
+import dev.ferry.common.identity.Identity;
+import dev.ferry.common.identity.PinnedTrustManager;
+import dev.ferry.controller.home.PairedHost;
+import dev.ferry.proto.v1.AgentServiceGrpc;
+import dev.ferry.proto.v1.GetStatusRequest;
+import dev.ferry.proto.v1.HostStatus;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A connection to one paired agent. Translates gRPC failures into {@link AgentException}s with a
+ * message a user can act on.
+ */
+public final class AgentClient implements AutoCloseable {
+  private static final Duration STATUS_DEADLINE = Duration.ofMinutes(2);
+
+  private final PairedHost host;
+  private final ManagedChannel channel;
+
+  private AgentClient(PairedHost host, ManagedChannel channel) {
+    this.host = host;
+    this.channel = channel;
+  }
+
+  public static AgentClient connect(PairedHost host, Identity identity) {
+    return new AgentClient(
+        host, Channels.open(host.address(), identity, PinnedTrustManager.exactly(host.fingerprint(), "agent")));
+  }
+
+  public PairedHost host() {
+    return host;
+  }
+
+  /** For other client classes in this package that need the raw channel. */
+  ManagedChannel channel() {
+    return channel;
+  }
+
+  public HostStatus status() throws AgentException {
+    try {
+      return AgentServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(STATUS_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+          .getStatus(GetStatusRequest.getDefaultInstance())
+          .getStatus();
+    } catch (StatusRuntimeException e) {
+      throw Failures.of(host.name(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    Channels.close(channel);
+  }
+}
