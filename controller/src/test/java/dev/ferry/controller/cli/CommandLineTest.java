@@ -1,0 +1,48 @@
+package dev.ferry.controller.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ferry.controller.testing.TestController;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Help texts and exit codes of the CLI, without any agent. */
+class CommandLineTest {
+  @TempDir Path dir;
+
+  @Test
+  void everyCommandHasHelp() {
+    TestController controller = new TestController(dir);
+    TestController.Run root = controller.run("--help");
+    assertEquals(0, root.exitCode());
+    assertTrue(root.out().contains("Move a self-hosted Mastodon server"), root.out());
+    assertTrue(root.out().contains("Exit codes"), root.out());
+    var commands = dev.ferry.controller.FerryCli.commandLine(controller.home()).getSubcommands();
+    for (String name : commands.keySet()) {
+      if (name.equals("help")) {
+        continue;
+      }
+      TestController.Run help = controller.run(name, "--help");
+      assertEquals(0, help.exitCode(), name);
+      assertTrue(help.out().startsWith("Usage: ferry " + name), name + ": " + help.out());
+      // Every option and parameter is described.
+      for (var option : commands.get(name).getCommandSpec().options()) {
+        assertTrue(option.description().length > 0 && !option.description()[0].isBlank(), name + " " + option.longestName());
+      }
+    }
+  }
+
+  @Test
+  void usageErrorsExitWithTwo() {
+    TestController controller = new TestController(dir);
+    assertEquals(2, controller.run().exitCode());
+    assertEquals(2, controller.run("no-such-command").exitCode());
+    assertEquals(2, controller.run("pair", "only-a-name").exitCode());
+    assertEquals(2, controller.run("pair", "bad name!", "127.0.0.1:1", "--code", "x").exitCode());
+    TestController.Run unknown = controller.run("status", "nobody");
+    assertEquals(2, unknown.exitCode());
+    assertTrue(unknown.err().contains("no paired host called 'nobody'"), unknown.err());
+  }
+}
