@@ -1,5 +1,7 @@
 package dev.ferry.controller.cli;
 
+import dev.ferry.controller.format.Sizes;
+
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;

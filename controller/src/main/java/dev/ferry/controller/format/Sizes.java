@@ -1,4 +1,4 @@
-package dev.ferry.controller.cli;
+package dev.ferry.controller.format;
 
 import java.util.Locale;
 
