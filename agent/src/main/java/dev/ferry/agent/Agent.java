@@ -44,7 +44,8 @@ public final class Agent implements AutoCloseable {
     // Each area of the agent adds its service here (media, database, host control).
     AgentServer server =
         AgentServer.start(
-            config.listenHost(), config.listenPort(), identity, authenticator, status, VERSION, extensions);
+            config.listenHost(), config.listenPort(), identity, authenticator, status, VERSION,
+            new dev.ferry.agent.web.WebProbe(config.layout().webUrl()), extensions);
     return new Agent(config, identity, server);
   }
 

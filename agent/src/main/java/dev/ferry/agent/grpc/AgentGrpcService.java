@@ -3,7 +3,10 @@ package dev.ferry.agent.grpc;
 import com.google.protobuf.ByteString;
 import dev.ferry.agent.auth.Authenticator;
 import dev.ferry.agent.status.StatusCollector;
+import dev.ferry.agent.web.WebProbe;
 import dev.ferry.proto.v1.AgentServiceGrpc;
+import dev.ferry.proto.v1.CheckWebRequest;
+import dev.ferry.proto.v1.CheckWebResponse;
 import dev.ferry.proto.v1.GetStatusRequest;
 import dev.ferry.proto.v1.GetStatusResponse;
 import dev.ferry.proto.v1.PairRequest;
@@ -18,11 +21,13 @@ final class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
   private final Authenticator authenticator;
   private final StatusCollector status;
   private final String agentVersion;
+  private final WebProbe web;
 
-  AgentGrpcService(Authenticator authenticator, StatusCollector status, String agentVersion) {
+  AgentGrpcService(Authenticator authenticator, StatusCollector status, String agentVersion, WebProbe web) {
     this.authenticator = authenticator;
     this.status = status;
     this.agentVersion = agentVersion;
+    this.web = web;
   }
 
   @Override
@@ -56,6 +61,28 @@ final class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
       responses.onNext(
           GetStatusResponse.newBuilder()
               .setStatus(HostStatusProtos.toProto(status.collect(), authenticator.fingerprint(), agentVersion))
+              .build());
+      responses.onCompleted();
+    } catch (Exception e) {
+      responses.onError(Statuses.toStatus(e));
+    }
+  }
+
+  @Override
+  public void checkWeb(CheckWebRequest request, StreamObserver<CheckWebResponse> responses) {
+    if (request.getExpectedDomain().isBlank()) {
+      responses.onError(Status.INVALID_ARGUMENT.withDescription("expected_domain is required").asException());
+      return;
+    }
+    int wait = request.getWaitSeconds() <= 0 ? 60 : Math.min(request.getWaitSeconds(), 600);
+    try {
+      WebProbe.Outcome outcome = web.check(request.getExpectedDomain(), java.time.Duration.ofSeconds(wait));
+      responses.onNext(
+          CheckWebResponse.newBuilder()
+              .setHealthOk(outcome.healthOk())
+              .setInstanceDomain(outcome.instanceDomain())
+              .setPassed(outcome.passed())
+              .setDetail(outcome.detail())
               .build());
       responses.onCompleted();
     } catch (Exception e) {

@@ -47,6 +47,7 @@ public final class AgentServer {
       Authenticator authenticator,
       StatusCollector status,
       String agentVersion,
+      dev.ferry.agent.web.WebProbe web,
       List<Extension> extensions)
       throws IOException {
     SslContext tls =
@@ -57,7 +58,7 @@ public final class AgentServer {
             .build();
     Map<String, Operation> peerMethods = new HashMap<>(PeerPolicy.methods());
     List<BindableService> services = new ArrayList<>();
-    services.add(new AgentGrpcService(authenticator, status, agentVersion));
+    services.add(new AgentGrpcService(authenticator, status, agentVersion, web));
     for (Extension extension : extensions) {
       services.add(extension.service());
       peerMethods.putAll(extension.peerMethods());

@@ -4,6 +4,8 @@ import dev.ferry.common.identity.Identity;
 import dev.ferry.common.identity.PinnedTrustManager;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.proto.v1.AgentServiceGrpc;
+import dev.ferry.proto.v1.CheckWebRequest;
+import dev.ferry.proto.v1.CheckWebResponse;
 import dev.ferry.proto.v1.GetStatusRequest;
 import dev.ferry.proto.v1.HostStatus;
 import io.grpc.ManagedChannel;
@@ -46,6 +48,25 @@ public final class AgentClient implements AutoCloseable {
           .withDeadlineAfter(STATUS_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
           .getStatus(GetStatusRequest.getDefaultInstance())
           .getStatus();
+    } catch (StatusRuntimeException e) {
+      throw Failures.of(host.name(), e);
+    }
+  }
+
+  /** What the target's local smoke test saw. */
+  public record WebCheck(boolean passed, boolean healthOk, String instanceDomain, String detail) {}
+
+  /** Asks the agent to smoke-test its local web service, waiting up to {@code wait} for it to start. */
+  public WebCheck checkWeb(String expectedDomain, Duration wait) throws AgentException {
+    try {
+      CheckWebResponse response =
+          AgentServiceGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(wait.plusSeconds(30).toMillis(), TimeUnit.MILLISECONDS)
+              .checkWeb(CheckWebRequest.newBuilder()
+                  .setExpectedDomain(expectedDomain)
+                  .setWaitSeconds((int) wait.toSeconds())
+                  .build());
+      return new WebCheck(response.getPassed(), response.getHealthOk(), response.getInstanceDomain(), response.getDetail());
     } catch (StatusRuntimeException e) {
       throw Failures.of(host.name(), e);
     }

@@ -1,0 +1,119 @@
+package dev.ferry.controller.migration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The step runner's order, journal and resume logic, over a recording fake. */
+class MigrationTest {
+  @TempDir Path dir;
+
+  /** Records calls; fails once at a chosen call. */
+  static final class FakeOps implements MigrationOps {
+    final List<String> calls = new ArrayList<>();
+    HostFacts source = facts("old", "example.social", 15, 15, 15, "4.3.2");
+    HostFacts target = facts("new", "example.social", 15, 16, 16, "4.3.2");
+    String failAt = "";
+
+    static HostFacts facts(String name, String domain, int server, int dump, int restore, String version) {
+      return new HostFacts(name, "ubuntu", domain, domain, version, server, dump, restore, "mastodon", 1_000_000,
+          10, 1_000_000, 10L << 30, 10L << 30, true,
+          List.of(new HostFacts.Unit("mastodon-web", "loaded", "active")),
+          Set.of("SECRET_KEY_BASE", "OTP_SECRET", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY"));
+    }
+
+    private StepResult call(String name) {
+      calls.add(name);
+      if (name.equals(failAt)) {
+        failAt = "";
+        throw new IllegalStateException("link cut during " + name);
+      }
+      return StepResult.done(1, 100, name);
+    }
+
+    @Override public HostFacts facts(Side side) { return side == Side.SOURCE ? source : target; }
+    @Override public StepResult syncMedia(boolean excludeCache, Consumer<String> progress) { return call("media"); }
+    @Override public StepResult stopServices(Side side) { return call("stop " + side.label()); }
+    @Override public StepResult startServices(Side side) { return call("start " + side.label()); }
+    @Override public StepResult copySecrets() { return call("secrets"); }
+    @Override public StepResult copyDatabase(Consumer<String> progress) { return call("database"); }
+    @Override public StepResult copyRedis() { return call("redis"); }
+    @Override public StepResult tootctl(Side side, List<String> args, Consumer<String> out) { return call("tootctl " + String.join(" ", args)); }
+    @Override public StepResult smokeTest(String domain) { return call("smoke " + domain); }
+  }
+
+  @Test
+  void runsTheStepsInTheDesignedOrder() throws Exception {
+    FakeOps ops = new FakeOps();
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    new Migration(ops, journal, line -> { }).run(() -> true);
+    assertEquals(List.of("media", "stop target", "secrets", "stop source", "database", "media", "start target",
+        "tootctl feeds build", "smoke example.social"), ops.calls);
+    assertEquals("complete", journal.outcome());
+    assertEquals(Journal.State.SKIPPED, journal.entry(StepName.REDIS).state);
+    assertTrue(new Report(journal).downtime().isPresent());
+    assertTrue(new Report(journal).svg().contains("downtime"));
+  }
+
+  @Test
+  void resumeRedoesOnlyTheInterruptedStep() throws Exception {
+    FakeOps ops = new FakeOps();
+    ops.failAt = "database";
+    Journal journal = Journal.create(dir, "old", "new", true, false);
+    MigrationFailedException e = assertThrows(MigrationFailedException.class,
+        () -> new Migration(ops, journal, line -> { }).run(() -> true));
+    assertEquals(StepName.COPY_DATABASE, e.step());
+    assertEquals(Journal.State.FAILED, journal.entry(StepName.COPY_DATABASE).state);
+    // A new controller process finds the journal on disk and continues.
+    Journal reloaded = Journal.unfinished(dir, "old", "new").orElseThrow();
+    ops.calls.clear();
+    new Migration(ops, reloaded, line -> { }).run(() -> { throw new AssertionError("already confirmed"); });
+    assertEquals(List.of("database", "media", "redis", "start target", "tootctl feeds build", "smoke example.social"), ops.calls);
+    assertFalse(Journal.unfinished(dir, "old", "new").isPresent());
+  }
+
+  @Test
+  void preflightRefusalStopsNothing() throws Exception {
+    FakeOps ops = new FakeOps();
+    ops.target = FakeOps.facts("new", "other.social", 15, 14, 14, "4.2.0");
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    PreflightRefusedException e = assertThrows(PreflightRefusedException.class,
+        () -> new Migration(ops, journal, line -> { }).run(() -> true));
+    assertTrue(ops.calls.isEmpty(), ops.calls.toString());
+    List<String> failed = e.checks().stream().filter(c -> !c.passed()).map(Check::name).toList();
+    assertTrue(failed.contains("same LOCAL_DOMAIN/WEB_DOMAIN"), failed.toString());
+    assertTrue(failed.contains("pg_restore (target) >= pg_dump (source)"), failed.toString());
+    assertTrue(failed.contains("target Mastodon not older than source"), failed.toString());
+    assertTrue(e.checks().stream().filter(c -> !c.passed()).allMatch(c -> !c.fix().isEmpty()));
+  }
+
+  @Test
+  void declinedConfirmationStopsNothing() throws Exception {
+    FakeOps ops = new FakeOps();
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    assertThrows(MigrationFailedException.class, () -> new Migration(ops, journal, line -> { }).run(() -> false));
+    assertEquals(List.of("media"), ops.calls);
+  }
+
+  @Test
+  void preflightCatchesVersionSkewAndMissingSecrets() {
+    HostFacts source = FakeOps.facts("old", "a.social", 16, 15, 15, "4.3.0");
+    HostFacts target = FakeOps.facts("new", "a.social", 15, 15, 15, "4.3.0");
+    List<Check> checks = Preflight.run(source, target, false);
+    assertTrue(checks.stream().anyMatch(c -> !c.passed() && c.name().startsWith("pg_dump (source)")));
+    HostFacts noSecrets = new HostFacts("old", "ubuntu", "a.social", "a.social", "4.3.0", 15, 15, 15, "m", 1, 1, 1,
+        1L << 40, 1L << 40, false, List.of(), Set.of("OTP_SECRET"));
+    Check secrets = Preflight.secrets(noSecrets);
+    assertFalse(secrets.passed());
+    assertTrue(secrets.detail().contains("SECRET_KEY_BASE"));
+  }
+}
