@@ -37,7 +37,7 @@ public final class Agent implements AutoCloseable {
     ProcessRunner runner = new ProcessRunner();
     PgTools pg = new PgTools(runner, config.pgBindir(), config.layout().database());
     Systemctl systemctl = new Systemctl(runner);
-    StatusCollector status = new StatusCollector(config.layout(), pg, systemctl);
+    StatusCollector status = new StatusCollector(config.layout(), pg, systemctl, config.localDomain());
     Authenticator authenticator = new Authenticator(state, identity, clock);
     PeerConnector peers = new PeerConnector(identity);
     List<AgentServer.Extension> extensions = new ArrayList<>();

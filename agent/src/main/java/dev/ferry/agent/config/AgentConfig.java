@@ -19,6 +19,8 @@ import java.util.Optional;
  * @param pairingCodeTtl how long a code from {@code ferry-agent init} stays valid
  * @param pgBindir where pg_dump, pg_restore and psql live; empty means "find them"
  * @param unitsAllow the unit patterns the agent may act on
+ * @param localDomain LOCAL_DOMAIN when the layout keeps it where the agent cannot read it (NixOS
+ *     without systemd running); empty to read it from the layout
  */
 public record AgentConfig(
     String listenHost,
@@ -27,7 +29,8 @@ public record AgentConfig(
     Duration pairingCodeTtl,
     Layout layout,
     Optional<Path> pgBindir,
-    List<String> unitsAllow) {
+    List<String> unitsAllow,
+    String localDomain) {
 
   public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/ferry");
   public static final int DEFAULT_PORT = 7443;
@@ -78,7 +81,11 @@ public record AgentConfig(
       allow.add("mastodon-*");
       allow.add(layout.redisUnit());
     }
-    return new AgentConfig(host, port, stateDir, ttl, layout, pgBindir, List.copyOf(allow));
+    String domain = config.getOrDefault(ConfigKey.MASTODON_LOCAL_DOMAIN, "");
+    if (!domain.isEmpty() && !domain.matches("[A-Za-z0-9.-]+(:\\d+)?")) {
+      throw new ConfigException("bad value for 'mastodon.local_domain': '" + domain + "' is not a domain name");
+    }
+    return new AgentConfig(host, port, stateDir, ttl, layout, pgBindir, List.copyOf(allow), domain);
   }
 
   private static Path pathOrDefault(Map<ConfigKey, String> config, ConfigKey key, Path fallback)

@@ -16,6 +16,7 @@ public enum ConfigKey {
   MASTODON_USER("mastodon.user"),
   MASTODON_GROUP("mastodon.group"),
   MASTODON_ENV_FILE("mastodon.env_file"),
+  MASTODON_LOCAL_DOMAIN("mastodon.local_domain"),
   MEDIA_ROOT("media.root"),
   SECRETS_DIR("secrets.dir"),
   DB_NAME("db.name"),

@@ -31,16 +31,19 @@ public final class StatusCollector {
   private final PgTools pg;
   private final Systemctl systemctl;
   private final Path osRelease;
+  private final String configuredDomain;
 
-  public StatusCollector(Layout layout, PgTools pg, Systemctl systemctl) {
-    this(layout, pg, systemctl, Path.of("/etc/os-release"));
+  /** @param configuredDomain the config's mastodon.local_domain, or empty */
+  public StatusCollector(Layout layout, PgTools pg, Systemctl systemctl, String configuredDomain) {
+    this(layout, pg, systemctl, Path.of("/etc/os-release"), configuredDomain);
   }
 
-  StatusCollector(Layout layout, PgTools pg, Systemctl systemctl, Path osRelease) {
+  StatusCollector(Layout layout, PgTools pg, Systemctl systemctl, Path osRelease, String configuredDomain) {
     this.layout = layout;
     this.pg = pg;
     this.systemctl = systemctl;
     this.osRelease = osRelease;
+    this.configuredDomain = configuredDomain;
   }
 
   public HostReport collect() {
@@ -85,6 +88,9 @@ public final class StatusCollector {
 
   /** The non-secret settings status needs (the domain); values that are secrets stay unread here. */
   private Map<String, String> settings(List<String> warnings) {
+    if (!configuredDomain.isEmpty()) {
+      return Map.of("LOCAL_DOMAIN", configuredDomain, "WEB_DOMAIN", configuredDomain);
+    }
     Optional<Path> env = layout.envFile();
     if (env.isPresent() && Files.isReadable(env.get())) {
       try {
