@@ -64,7 +64,8 @@ final class HostStatusProtos {
             .setAgentVersion(agentVersion)
             .setLocalDomain(report.localDomain())
             .setWebDomain(report.webDomain())
-            .addAllWarnings(report.warnings());
+            .addAllWarnings(report.warnings())
+            .addAllLayoutUnits(report.layout().units());
     for (HostReport.Disk disk : report.disks()) {
       status.addDisks(
           DiskStatus.newBuilder()
