@@ -42,6 +42,11 @@ public final class Demo {
   /** Everything the demo started, to stop in reverse order. */
   private final List<AutoCloseable> started = new ArrayList<>();
 
+  private LocalCluster sourcePg;
+  private LocalCluster targetPg;
+  private Path live;
+  private Path nixos;
+
   /**
    * Sets up both hosts, pairs them and returns the controller home, ready for {@code migrate}.
    * Call {@link #close()} afterwards.
@@ -53,12 +58,12 @@ public final class Demo {
     SampleInstance sample = new SampleInstance(accounts, statuses, 42);
 
     say("source (ubuntu layout): PostgreSQL cluster, mastodon_production, media, .env.production");
-    LocalCluster sourcePg = LocalCluster.start("source", work);
+    sourcePg = LocalCluster.start("source", work);
     started.add(sourcePg);
     sourcePg.createRole("mastodon");
     sourcePg.createDatabase("mastodon_production", "mastodon");
     sourcePg.psqlAs("mastodon", "mastodon_production", sample.sql());
-    Path live = work.resolve("source/home/mastodon/live");
+    live = work.resolve("source/home/mastodon/live");
     long[] media = sample.writeMedia(live.resolve("public/system"));
     Files.writeString(live.resolve(".env.production"), sample.envProduction(DOMAIN, "mastodon_production", sourcePg.socketDir()));
     Files.createDirectories(live.resolve("lib/mastodon"));
@@ -68,13 +73,13 @@ public final class Demo {
         dev.ferry.controller.format.Sizes.bytes(media[1]), accounts, statuses));
 
     say("target (nixos layout): its own cluster, an already-seeded 'mastodon' database, empty media");
-    LocalCluster targetPg = LocalCluster.start("target", work);
+    targetPg = LocalCluster.start("target", work);
     started.add(targetPg);
     targetPg.createRole("mastodon");
     targetPg.createDatabase("mastodon", "mastodon");
     // What NixOS's mastodon-init-db leaves behind if Mastodon ever started: ferry sets it aside.
     targetPg.psqlAs("mastodon", "mastodon", "CREATE TABLE schema_migrations (version varchar PRIMARY KEY);");
-    Path nixos = work.resolve("target/var/lib/mastodon");
+    nixos = work.resolve("target/var/lib/mastodon");
     Files.createDirectories(nixos.resolve("public-system"));
     Files.createDirectories(nixos.resolve("secrets"));
     Files.createDirectories(nixos.resolve("lib/mastodon"));
@@ -99,6 +104,24 @@ public final class Demo {
     pair(home, "target", target);
     say("agents running on loopback with mutual TLS; paired as 'source' and 'target'");
     return home;
+  }
+
+  /**
+   * Checks the result independently of ferry: rows and sequences, media bytes, owners and modes,
+   * secrets (the NixOS file of each .env.production key), and the set-aside old database.
+   */
+  public DemoCheck.Result verify() throws Exception {
+    Map<String, String> env = dev.ferry.agent.settings.EnvFile.read(live.resolve(".env.production"));
+    Map<String, String> secrets = new java.util.TreeMap<>();
+    for (var entry : env.entrySet()) {
+      String key = entry.getKey();
+      if (key.equals("SECRET_KEY_BASE") || key.equals("OTP_SECRET") || key.startsWith("VAPID_")
+          || key.startsWith("ACTIVE_RECORD_ENCRYPTION_")) {
+        secrets.put(key.toLowerCase(java.util.Locale.ROOT).replace('_', '-'), entry.getValue());
+      }
+    }
+    return DemoCheck.check(sourcePg, "mastodon_production", targetPg, "mastodon",
+        live.resolve("public/system"), nixos.resolve("public-system"), secrets, nixos.resolve("secrets"));
   }
 
   private Agent startAgent(String name, Map<ConfigKey, String> layout) throws Exception {
