@@ -8,7 +8,7 @@ import java.util.function.Consumer;
  * tests may implement it with fakes. Every operation is idempotent, so a resumed migration can
  * simply run an interrupted step again.
  */
-public interface MigrationOps {
+public interface MigrationOps extends AutoCloseable {
   HostFacts facts(Side side) throws Exception;
 
   /** Pulls media from the source onto the target; only what differs is sent. */
@@ -32,4 +32,8 @@ public interface MigrationOps {
 
   /** Checks the target's web service locally: /health, and /api/v1/instance's domain. */
   StepResult smokeTest(String expectedDomain) throws Exception;
+
+  /** Closes connections; never fails. */
+  @Override
+  default void close() {}
 }

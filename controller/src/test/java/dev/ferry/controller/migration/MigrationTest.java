@@ -18,7 +18,7 @@ class MigrationTest {
   @TempDir Path dir;
 
   /** Records calls; fails once at a chosen call. */
-  static final class FakeOps implements MigrationOps {
+  static class FakeOps implements MigrationOps {
     final List<String> calls = new ArrayList<>();
     HostFacts source = facts("old", "example.social", 15, 15, 15, "4.3.2");
     HostFacts target = facts("new", "example.social", 15, 16, 16, "4.3.2");
@@ -94,6 +94,21 @@ class MigrationTest {
     assertTrue(failed.contains("pg_restore (target) >= pg_dump (source)"), failed.toString());
     assertTrue(failed.contains("target Mastodon not older than source"), failed.toString());
     assertTrue(e.checks().stream().filter(c -> !c.passed()).allMatch(c -> !c.fix().isEmpty()));
+  }
+
+  @Test
+  void withoutStartedUnitsFeedsAndSmokeTestAreSkippedWithTheReason() throws Exception {
+    FakeOps ops = new FakeOps() {
+      @Override public StepResult startServices(Side side) {
+        calls.add("start " + side.label());
+        return StepResult.skipped("systemd is not running on new");
+      }
+    };
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    new Migration(ops, journal, line -> { }).run(() -> true);
+    assertFalse(ops.calls.contains("tootctl feeds build"));
+    assertEquals(Journal.State.SKIPPED, journal.entry(StepName.SMOKE_TEST).state);
+    assertTrue(journal.entry(StepName.SMOKE_TEST).detail.contains("systemd is not running on new"));
   }
 
   @Test
