@@ -1,0 +1,258 @@
+package dev.ferry.controller.e2e;
+
+import dev.ferry.agent.testing.NetNamespace;
+import dev.ferry.agent.testing.Processes;
+import dev.ferry.agent.testing.SystemdContainer;
+import dev.ferry.controller.demo.SampleInstance;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Two real systemd hosts and a controller, each in a network namespace of its own, joined by a
+ * bridge that lives inside the controller's namespace (the host's own namespace never sees these
+ * addresses): "ubuntu" (the standard layout, the source) and "nixos" (the NixOS module's layout,
+ * the target), each with PostgreSQL, stand-in Mastodon units and ferry-agent running under
+ * systemd with the unit file from systemd/.
+ */
+final class TwoHostLab implements AutoCloseable {
+  static final String DOMAIN = "e2e.ferry.test";
+  static final String UBUNTU_IP = "10.77.0.2";
+  static final String NIXOS_IP = "10.77.0.3";
+  private static final Duration STEP = Duration.ofMinutes(2);
+
+  final NetNamespace controllerNs;
+  final SystemdContainer ubuntu;
+  final SystemdContainer nixos;
+  final Path ferryHome;
+  private final Path repo;
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  private TwoHostLab(NetNamespace controllerNs, SystemdContainer ubuntu, SystemdContainer nixos, Path ferryHome, Path repo) {
+    this.controllerNs = controllerNs;
+    this.ubuntu = ubuntu;
+    this.nixos = nixos;
+    this.ferryHome = ferryHome;
+    this.repo = repo;
+  }
+
+  static TwoHostLab start(Path dir) throws Exception {
+    Path repo = repoRoot();
+    NetNamespace ctl = NetNamespace.create("ctl");
+    List<AutoCloseable> opened = new ArrayList<>(List.of(ctl));
+    try {
+      ctl.exec(STEP, "ip", "link", "add", "br0", "type", "bridge");
+      ctl.exec(STEP, "ip", "addr", "add", "10.77.0.1/24", "dev", "br0");
+      ctl.exec(STEP, "ip", "link", "set", "br0", "up");
+      NetNamespace ubuntuNs = NetNamespace.create("ubuntu");
+      opened.add(ubuntuNs);
+      NetNamespace nixosNs = NetNamespace.create("nixos");
+      opened.add(nixosNs);
+      plug(ctl, ubuntuNs, "vu", UBUNTU_IP);
+      plug(ctl, nixosNs, "vn", NIXOS_IP);
+      Path agentJar = SystemdContainer.locateAgentJar();
+      SystemdContainer ubuntu = SystemdContainer.builder("ubuntu").network(ubuntuNs).agentJar(agentJar).boot();
+      opened.add(ubuntu);
+      SystemdContainer nixos = SystemdContainer.builder("nixos").network(nixosNs).agentJar(agentJar).boot();
+      opened.add(nixos);
+      TwoHostLab lab = new TwoHostLab(ctl, ubuntu, nixos, dir.resolve("ferry-home"), repo);
+      lab.toClose.addAll(opened);
+      lab.setUpUbuntu();
+      lab.setUpNixos();
+      lab.pair("ubuntu", ubuntu, UBUNTU_IP);
+      lab.pair("nixos", nixos, NIXOS_IP);
+      return lab;
+    } catch (Exception | Error e) {
+      for (int i = opened.size() - 1; i >= 0; i--) {
+        try {
+          opened.get(i).close();
+        } catch (Exception ignored) {
+          // Cleaning up after the real failure.
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** A veth from the controller's bridge into {@code ns}, named eth0 there. */
+  private static void plug(NetNamespace ctl, NetNamespace ns, String name, String ip) throws IOException {
+    String end = name + Long.toHexString(System.nanoTime() & 0xffff);
+    check(ctl.exec(STEP, "ip", "link", "add", end, "type", "veth", "peer", "name", "eth0", "netns", ns.name()));
+    check(ctl.exec(STEP, "ip", "link", "set", end, "master", "br0", "up"));
+    check(ns.exec(STEP, "ip", "addr", "add", ip + "/24", "dev", "eth0"));
+    check(ns.exec(STEP, "ip", "link", "set", "eth0", "up"));
+  }
+
+  private static void check(Processes.Result result) throws IOException {
+    if (!result.ok()) {
+      throw new IOException(result.output());
+    }
+  }
+
+  private void common(SystemdContainer box) throws IOException {
+    box.check(STEP, "useradd", "--system", "--user-group", "--create-home", "--home-dir", "/home/mastodon",
+        "--shell", "/bin/sh", "mastodon");
+    // The minbase root has the server package but no cluster yet: make Debian's usual 15/main.
+    box.check(STEP, "pg_createcluster", "15", "main");
+    box.check(STEP, "systemctl", "start", "postgresql@15-main.service");
+    if (!box.waitForUnit("postgresql@15-main.service", "active", Duration.ofSeconds(60))) {
+      throw new IOException("PostgreSQL did not start: " + box.journal("postgresql@15-main.service"));
+    }
+    box.check(STEP, "runuser", "-u", "postgres", "--", "psql", "-q", "-c", "CREATE ROLE mastodon LOGIN");
+    for (String file : List.of("MastodonWebStandin.java", "tootctl")) {
+      box.writeFile("/opt/standins/" + file, Files.readString(repo.resolve("testing/e2e/standins/" + file)), "rwxr-xr-x");
+    }
+  }
+
+  private void installUnits(SystemdContainer box, String layout) throws IOException {
+    try (var files = Files.list(repo.resolve("testing/e2e/" + layout))) {
+      for (Path file : files.toList()) {
+        String name = file.getFileName().toString();
+        String inside = name.endsWith(".service") ? "/etc/systemd/system/" + name : "/opt/standins/" + name;
+        box.writeFile(inside, Files.readString(file), name.endsWith(".sh") ? "rwxr-xr-x" : "rw-r--r--");
+      }
+    }
+    box.check(STEP, "systemctl", "daemon-reload");
+  }
+
+  private void setUpUbuntu() throws Exception {
+    common(ubuntu);
+    SampleInstance sample = new SampleInstance(120, 2000, 7);
+    ubuntu.check(STEP, "runuser", "-u", "postgres", "--", "createdb", "-O", "mastodon", "-T", "template0", "mastodon_production");
+    psql(ubuntu, "mastodon", "mastodon_production", sample.sql());
+    Path live = ubuntu.hostPath("/home/mastodon/live");
+    sample.writeMedia(live.resolve("public/system"));
+    Files.writeString(live.resolve(".env.production"), sample.envProduction(DOMAIN, "mastodon_production", Path.of("/var/run/postgresql")));
+    Files.createDirectories(live.resolve("lib/mastodon"));
+    Files.writeString(live.resolve("lib/mastodon/version.rb"), SampleInstance.versionRb(4, 3, 2));
+    Files.createDirectories(live.resolve("bin"));
+    Files.copy(repo.resolve("testing/e2e/standins/tootctl"), live.resolve("bin/tootctl"));
+    ubuntu.check(STEP, "chmod", "0755", "/home/mastodon/live/bin/tootctl");
+    ubuntu.check(STEP, "chown", "-R", "mastodon:mastodon", "/home/mastodon");
+    installUnits(ubuntu, "ubuntu");
+    ubuntu.check(STEP, "systemctl", "enable", "--now", "mastodon-web", "mastodon-sidekiq", "mastodon-streaming");
+    startAgent(ubuntu, UBUNTU_IP, "layout = ubuntu\nweb.url = http://127.0.0.1:3000\n");
+  }
+
+  private void setUpNixos() throws Exception {
+    common(nixos);
+    nixos.check(STEP, "runuser", "-u", "postgres", "--", "createdb", "-O", "mastodon", "-T", "template0", "mastodon");
+    nixos.check(STEP, "install", "-d", "-o", "mastodon", "-g", "mastodon", "-m", "0750",
+        "/var/lib/mastodon", "/var/lib/mastodon/public-system", "/var/lib/mastodon/secrets");
+    // The NixOS module points tootctl at mastodon-tootctl on the PATH.
+    nixos.writeFile("/usr/local/bin/mastodon-tootctl", Files.readString(repo.resolve("testing/e2e/standins/tootctl")), "rwxr-xr-x");
+    installUnits(nixos, "nixos");
+    // As on a real NixOS host that booted once before the migration: init-dirs generated fresh
+    // secrets and init-db seeded an empty schema. ferry must replace both, losing neither.
+    nixos.check(STEP, "systemctl", "start", "mastodon-web", "mastodon-sidekiq-all", "mastodon-streaming-1");
+    psql(nixos, "mastodon", "mastodon", "CREATE TABLE schema_migrations (version varchar PRIMARY KEY);"
+        + "INSERT INTO schema_migrations VALUES ('20240101000000');");
+    startAgent(nixos, NIXOS_IP, "layout = nixos\nweb.url = http://127.0.0.1:55001\n"
+        + "units = mastodon-init-dirs, mastodon-web, mastodon-sidekiq-all, mastodon-streaming-1\n");
+  }
+
+  /** Installs the agent like the package does: launcher, jar, the unit file from systemd/. */
+  private void startAgent(SystemdContainer box, String ip, String layoutConfig) throws IOException {
+    box.writeFile("/etc/ferry/agent.conf", "listen = " + ip + ":7443\nstate_dir = /var/lib/ferry\n" + layoutConfig, "rw-------");
+    Path unit = repo.resolve("systemd/ferry-agent.service");
+    if (Files.exists(unit)) {
+      box.writeFile("/usr/bin/ferry-launch.sh", Files.readString(repo.resolve("bin/ferry-launch.sh")), "rwxr-xr-x");
+      box.writeFile("/usr/bin/ferry-agent", Files.readString(repo.resolve("bin/ferry-agent")), "rwxr-xr-x");
+      box.check(STEP, "install", "-d", "/usr/share/ferry");
+      box.check(STEP, "ln", "-sf", SystemdContainer.AGENT_JAR, "/usr/share/ferry/ferry-agent.jar");
+      box.installUnit("ferry-agent.service", Files.readString(unit));
+      box.check(STEP, "systemctl", "start", "ferry-agent.service");
+      if (!box.waitForUnit("ferry-agent.service", "active", Duration.ofSeconds(60))) {
+        throw new IOException("ferry-agent.service did not start: " + box.journal("ferry-agent.service"));
+      }
+    } else {
+      box.startAgent(Files.readString(box.hostPath("/etc/ferry/agent.conf")));
+    }
+  }
+
+  private void pair(String name, SystemdContainer box, String ip) throws Exception {
+    String init = box.check(STEP, "/usr/bin/java", "-jar", SystemdContainer.AGENT_JAR, "init", "--config", "/etc/ferry/agent.conf").stdout();
+    String code = init.lines().filter(l -> l.startsWith("pairing code:")).findFirst().orElseThrow().split("\\s+")[2];
+    Ferry result = ferry("pair", name, ip + ":7443", "--code", code);
+    // The agent may still be binding its port right after start: retry briefly.
+    for (int i = 0; i < 20 && result.exitCode() != 0 && result.err().contains("cannot reach"); i++) {
+      Thread.sleep(500);
+      result = ferry("pair", name, ip + ":7443", "--code", code);
+    }
+    if (result.exitCode() != 0) {
+      throw new IOException("pairing " + name + " failed: " + result.err() + "\n" + box.journal("ferry-agent.service"));
+    }
+  }
+
+  static void psql(SystemdContainer box, String user, String db, String sql) throws IOException {
+    Path file = box.hostPath("/tmp/ferry-e2e.sql");
+    Files.writeString(file, sql);
+    box.check(STEP, "chmod", "0644", "/tmp/ferry-e2e.sql");
+    box.check(STEP, "runuser", "-u", user, "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", "/tmp/ferry-e2e.sql");
+  }
+
+  static String query(SystemdContainer box, String db, String sql) throws IOException {
+    return box.check(STEP, "runuser", "-u", "postgres", "--", "psql", "-X", "-A", "-t", "-d", db, "-c", sql).stdout().strip();
+  }
+
+  /** What one controller command printed. */
+  record Ferry(int exitCode, String out, String err) {}
+
+  /** Runs the real controller in its own network namespace, as a separate process. */
+  Ferry ferry(String... args) throws Exception {
+    return ferry(Duration.ofMinutes(10), args);
+  }
+
+  Ferry ferry(Duration timeout, String... args) throws Exception {
+    Process process = startFerry(args);
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      process.destroyForcibly();
+      throw new IOException("ferry " + String.join(" ", args) + " timed out");
+    }
+    return new Ferry(process.exitValue(),
+        Files.readString(ferryHome.resolveSibling("out.txt")), Files.readString(ferryHome.resolveSibling("err.txt")));
+  }
+
+  /** Starts the controller without waiting (for tests that interrupt it). */
+  Process startFerry(String... args) throws IOException {
+    List<String> argv = new ArrayList<>(controllerNs.execPrefix());
+    argv.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.ferry.controller.FerryCli"));
+    argv.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(argv)
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+        .redirectOutput(ferryHome.resolveSibling("out.txt").toFile())
+        .redirectError(ferryHome.resolveSibling("err.txt").toFile());
+    builder.environment().put("FERRY_HOME", ferryHome.toString());
+    return builder.start();
+  }
+
+  static Path repoRoot() throws IOException {
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.exists(dir.resolve("testing/e2e")) && Files.exists(dir.resolve("pom.xml"))) {
+        return dir;
+      }
+    }
+    throw new IOException("cannot find the repository root");
+  }
+
+  @Override
+  public void close() {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      try {
+        toClose.get(i).close();
+      } catch (Exception e) {
+        System.err.println("cleanup: " + e.getMessage());
+      }
+    }
+  }
+
+  static Map<String, String> env(Path file) throws IOException {
+    return dev.ferry.agent.settings.EnvFile.read(file);
+  }
+}
