@@ -85,9 +85,10 @@ public final class RedisDump {
   /**
    * Writes {@code data} as this host's dump: checks that this Redis is not older than the
    * source's and that it is stopped, writes a temp file, verifies the SHA-256, copies any old dump
-   * aside, then renames into place (owner the Redis user, 0600).
+   * aside, then renames into place (owner the Redis user, 0600). The expected hash is asked for
+   * after the data ended, since it travels last.
    */
-  public Received receive(InputStream data, String sourceVersion, String expectedSha256) throws IOException, CommandFailedException {
+  public Received receive(InputStream data, String sourceVersion, java.util.function.Supplier<String> expectedSha256) throws IOException, CommandFailedException {
     String targetVersion = version();
     if (compare(targetVersion, sourceVersion) < 0) {
       throw new IllegalStateException(
@@ -115,7 +116,7 @@ public final class RedisDump {
         out.force(true);
       }
       String actual = HexFormat.of().formatHex(sha.digest());
-      if (!actual.equals(expectedSha256)) {
+      if (!actual.equals(expectedSha256.get())) {
         throw new IOException("the Redis dump arrived damaged (SHA-256 mismatch); the old dump was left in place");
       }
       chown(temp);
