@@ -3,6 +3,15 @@ package dev.ferry.agent;
 import dev.ferry.agent.auth.Authenticator;
 import dev.ferry.agent.config.AgentConfig;
 import dev.ferry.agent.grpc.AgentServer;
+import dev.ferry.agent.grpc.HostGrpcService;
+import dev.ferry.agent.grpc.HostPeerClient;
+import dev.ferry.agent.layout.Layout;
+import dev.ferry.agent.redis.RedisDump;
+import dev.ferry.agent.secrets.SecretsSource;
+import dev.ferry.agent.secrets.SecretsTarget;
+import dev.ferry.agent.services.ServiceControl;
+import dev.ferry.agent.tootctl.Tootctl;
+import java.util.Optional;
 import dev.ferry.agent.grpc.PeerConnector;
 import dev.ferry.agent.postgres.PgTools;
 import dev.ferry.agent.process.ProcessRunner;
@@ -42,11 +51,25 @@ public final class Agent implements AutoCloseable {
     PeerConnector peers = new PeerConnector(identity);
     List<AgentServer.Extension> extensions = new ArrayList<>();
     // Each area of the agent adds its service here (media, database, host control).
+    extensions.add(hostService(config, runner, systemctl, peers, clock));
     AgentServer server =
         AgentServer.start(
             config.listenHost(), config.listenPort(), identity, authenticator, status, VERSION,
             new dev.ferry.agent.web.WebProbe(config.layout().webUrl()), extensions);
     return new Agent(config, identity, server);
+  }
+
+  private static AgentServer.Extension hostService(
+      AgentConfig config, ProcessRunner runner, Systemctl systemctl, PeerConnector peers, Clock clock) {
+    Layout layout = config.layout();
+    ServiceControl services = new ServiceControl(systemctl, config.unitsAllow(), layout.units());
+    RedisDump.RedisState redisState = () -> systemctl.isRunning()
+        ? Optional.of(!services.status(List.of(layout.redisUnit())).get(0).stopped())
+        : Optional.empty();
+    return new AgentServer.Extension(
+        new HostGrpcService(layout, services, systemctl, new SecretsSource(layout), new SecretsTarget(layout, clock),
+            new Tootctl(layout, runner), new RedisDump(layout, runner, redisState, clock), new HostPeerClient(peers)),
+        HostGrpcService.peerMethods());
   }
 
   public int port() {

@@ -3,7 +3,11 @@ package dev.ferry.controller;
 import dev.ferry.controller.cli.ExitCodes;
 import dev.ferry.controller.cli.HostsCommand;
 import dev.ferry.controller.cli.PairCommand;
+import dev.ferry.controller.cli.RedisCommand;
+import dev.ferry.controller.cli.SecretsCommand;
+import dev.ferry.controller.cli.ServiceCommand;
 import dev.ferry.controller.cli.StatusCommand;
+import dev.ferry.controller.cli.TootctlCommand;
 import dev.ferry.controller.home.ControllerHome;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -32,6 +36,10 @@ import picocli.CommandLine.Spec;
       PairCommand.class,
       HostsCommand.class,
       StatusCommand.class,
+      ServiceCommand.class,
+      SecretsCommand.class,
+      TootctlCommand.class,
+      RedisCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FerryCli implements Callable<Integer> {

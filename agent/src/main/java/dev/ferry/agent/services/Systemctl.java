@@ -22,7 +22,8 @@ public class Systemctl {
     this(runner, Path.of("/run/systemd/system"));
   }
 
-  Systemctl(ProcessRunner runner, Path runSystemd) {
+  /** @param runSystemd where sd_booted looks; tests point it into a container */
+  public Systemctl(ProcessRunner runner, Path runSystemd) {
     this.runner = runner;
     this.runSystemd = runSystemd;
   }
@@ -69,6 +70,46 @@ public class Systemctl {
       states.add(new UnitState(id, active, sub, load));
     }
     return states;
+  }
+
+  /**
+   * The named properties of one unit ({@code systemctl show --property=A,B -- unit}); a property
+   * systemd does not report maps to "".
+   */
+  public Map<String, String> properties(String unit, List<String> names) throws CommandFailedException {
+    if (!UnitNames.isValid(unit)) {
+      throw new IllegalArgumentException("not a unit name: " + unit);
+    }
+    ProcessRunner.Result result =
+        runner.check(
+            List.of("systemctl", "show", "--property=" + String.join(",", names), "--", unit), Map.of(), TIMEOUT);
+    Map<String, String> values = new java.util.LinkedHashMap<>();
+    names.forEach(name -> values.put(name, ""));
+    for (String line : result.stdout().split("\\n")) {
+      int eq = line.indexOf('=');
+      if (eq > 0 && values.containsKey(line.substring(0, eq))) {
+        values.put(line.substring(0, eq), line.substring(eq + 1).strip());
+      }
+    }
+    return values;
+  }
+
+  /**
+   * Runs {@code systemctl VERB --no-block -- unit}: queues the job and returns at once, so the
+   * caller's own bounded wait decides how long ferry waits, not the unit's timeouts.
+   */
+  public ProcessRunner.Result queue(String verb, String unit) throws CommandFailedException {
+    if (!List.of("start", "stop", "restart", "reset-failed").contains(verb)) {
+      throw new IllegalArgumentException("not a queued verb: " + verb);
+    }
+    if (!UnitNames.isValid(unit)) {
+      throw new IllegalArgumentException("not a unit name: " + unit);
+    }
+    List<String> argv =
+        verb.equals("reset-failed")
+            ? List.of("systemctl", verb, "--", unit)
+            : List.of("systemctl", verb, "--no-block", "--", unit);
+    return runner.run(argv, Map.of(), TIMEOUT);
   }
 
   /** Units systemd knows (loaded or with a unit file) whose names start with {@code prefix}. */

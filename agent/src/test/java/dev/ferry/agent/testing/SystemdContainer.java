@@ -296,12 +296,20 @@ public final class SystemdContainer implements AutoCloseable {
     return netns;
   }
 
+  /** Fails with the console log if the container has stopped (or was never booted fully). */
+  public void requireRunning() throws IOException {
+    if (!nspawn.isAlive()) {
+      throw new IOException("container " + name + " is not running (nspawn exited " + nspawn.exitValue() + "): " + tail(bootLog));
+    }
+  }
+
   /** The argv prefix that runs a command inside, for callers that start their own process. */
   public List<String> execPrefix() {
     return List.of("nsenter", "-t", Long.toString(pid), "-a");
   }
 
   public Processes.Result exec(Duration timeout, String... argv) throws IOException {
+    requireRunning();
     List<String> full = new ArrayList<>(execPrefix());
     full.addAll(List.of(argv));
     return Processes.run(timeout, full);

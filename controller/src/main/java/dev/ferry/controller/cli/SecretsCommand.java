@@ -1,0 +1,93 @@
+package dev.ferry.controller.cli;
+
+import dev.ferry.controller.client.AgentException;
+import dev.ferry.controller.client.HostClient;
+import dev.ferry.controller.client.TicketIssuer;
+import dev.ferry.controller.home.ControllerHome;
+import dev.ferry.controller.home.PairedHost;
+import dev.ferry.proto.v1.Operation;
+import dev.ferry.proto.v1.PeerSource;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code ferry secrets copy --from A --to B}. */
+@Command(
+    name = "secrets",
+    mixinStandardHelpOptions = true,
+    description = "Carry Mastodon's secret settings between hosts.",
+    subcommands = {SecretsCommand.Copy.class})
+public final class SecretsCommand implements Callable<Integer> {
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return ExitCodes.USAGE;
+  }
+
+  @Command(
+      name = "copy",
+      mixinStandardHelpOptions = true,
+      description = {
+        "The target pulls SECRET_KEY_BASE, OTP_SECRET, VAPID_* and ACTIVE_RECORD_ENCRYPTION_*",
+        "straight from the source (never through this controller) and writes them in its own",
+        "layout's form, backing up what it replaces. Only key names are printed. Also prints the",
+        "non-secret settings as a services.mastodon snippet for the NixOS config."
+      })
+  public static final class Copy implements Callable<Integer> {
+    @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "The paired host to read from.")
+    String from;
+
+    @Option(names = "--to", required = true, paramLabel = "TARGET", description = "The paired host to write to.")
+    String to;
+
+    @Spec CommandLine.Model.CommandSpec spec;
+
+    private final ControllerHome home;
+
+    public Copy(ControllerHome home) {
+      this.home = home;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      if (from.equals(to)) {
+        err.println("ferry: --from and --to name the same host");
+        return ExitCodes.USAGE;
+      }
+      PairedHost source = home.requireHost(from);
+      PairedHost target = home.requireHost(to);
+      PeerSource ticket = new TicketIssuer(home.identity(), Clock.systemUTC())
+          .issue("secrets-" + UUID.randomUUID(), source, target, Set.of(Operation.OPERATION_READ_SECRETS));
+      try (HostClient client = HostClient.connect(target, home.identity())) {
+        HostClient.SecretsCopyReport report = client.copySecretsFrom(ticket);
+        Table table = new Table("KEY", "ACTION", "WHERE");
+        report.keys().forEach(k -> table.row(k.key(), k.action(), k.detail()));
+        table.print(out);
+        out.println("mastodon-init-dirs: " + report.initDirs());
+        if (!report.missingRequired().isEmpty()) {
+          out.println("warning: the source has no " + String.join(", ", report.missingRequired()));
+        }
+        if (!report.nixSnippet().isEmpty()) {
+          out.println();
+          out.println("# Add to the NixOS configuration of " + target.name() + " (ferry cannot edit it):");
+          out.print(report.nixSnippet());
+        }
+        out.flush();
+        return report.missingRequired().isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
+      } catch (AgentException e) {
+        err.println("ferry: " + e.host() + ": " + e.getMessage());
+        return ExitCodes.FAILED;
+      }
+    }
+  }
+}
