@@ -9,15 +9,15 @@ package dev.ferry.controller.migration;
  * @param warning true for something worth knowing that does not block
  */
 public record Check(String name, boolean passed, String detail, String fix, boolean warning) {
-  static Check pass(String name, String detail) {
+  public static Check pass(String name, String detail) {
     return new Check(name, true, detail, "", false);
   }
 
-  static Check fail(String name, String detail, String fix) {
+  public static Check fail(String name, String detail, String fix) {
     return new Check(name, false, detail, fix, false);
   }
 
-  static Check warn(String name, String detail, String note) {
+  public static Check warn(String name, String detail, String note) {
     return new Check(name, true, detail, note, true);
   }
 }

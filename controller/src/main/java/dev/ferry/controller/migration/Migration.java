@@ -38,7 +38,13 @@ public final class Migration {
     }
     if (!isDone(StepName.PREFLIGHT)) {
       journal.started(StepName.PREFLIGHT);
-      List<Check> checks = Preflight.run(source, target, journal.excludeCache());
+      List<Check> checks = new java.util.ArrayList<>(Preflight.run(source, target, journal.excludeCache()));
+      try {
+        checks.addAll(ops.extraChecks());
+      } catch (Exception e) {
+        journal.failed(StepName.PREFLIGHT, message(e));
+        throw new MigrationFailedException(StepName.PREFLIGHT, message(e), e);
+      }
       if (!Preflight.passed(checks)) {
         journal.failed(StepName.PREFLIGHT, "refused: " + checks.stream().filter(c -> !c.passed()).map(Check::name).toList());
         journal.outcome("refused by preflight");

@@ -11,6 +11,11 @@ import java.util.function.Consumer;
 public interface MigrationOps extends AutoCloseable {
   HostFacts facts(Side side) throws Exception;
 
+  /** Checks only the agents can make (the database copy's own preflight), beyond {@link Preflight}. */
+  default List<Check> extraChecks() throws Exception {
+    return List.of();
+  }
+
   /** Pulls media from the source onto the target; only what differs is sent. */
   StepResult syncMedia(boolean excludeCache, Consumer<String> progress) throws Exception;
 
