@@ -189,6 +189,67 @@ final class TwoHostLab implements AutoCloseable {
     }
   }
 
+  /** The NixOS module's default port for Mastodon's Redis ({@code services.mastodon.redis.port}). */
+  static final int NIXOS_REDIS_PORT = 31637;
+
+  /**
+   * Redis on both hosts where their layouts look for it, for tests that move the dump (not part of
+   * {@link #start}, which leaves Redis as the root has it): Debian's own {@code redis-server} on
+   * "ubuntu" ({@code /var/lib/redis}, user redis, port 6379) and, on "nixos", a {@code
+   * redis-mastodon} unit shaped like the NixOS module's (user redis-mastodon, {@code
+   * /var/lib/redis-mastodon}, port {@link #NIXOS_REDIS_PORT}) in place of Debian's. Both end
+   * running and answering.
+   */
+  void setUpRedis() throws IOException {
+    if (!ubuntu.waitForUnit("redis-server.service", "active", Duration.ofSeconds(30))) {
+      throw new IOException("redis-server did not run: " + ubuntu.journal("redis-server.service"));
+    }
+    awaitRedis(ubuntu, 6379);
+    nixos.check(STEP, "systemctl", "disable", "--now", "redis-server.service");
+    nixos.check(STEP, "useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/var/lib/redis-mastodon",
+        "--shell", "/usr/sbin/nologin", "redis-mastodon");
+    nixos.check(STEP, "install", "-d", "-o", "redis-mastodon", "-g", "redis-mastodon", "-m", "0700", "/var/lib/redis-mastodon");
+    nixos.installUnit("redis-mastodon.service", String.join("\n",
+        "[Unit]",
+        "Description=Redis for Mastodon (shaped like the NixOS module's redis-mastodon)",
+        "After=network.target",
+        "[Service]",
+        "User=redis-mastodon",
+        "Group=redis-mastodon",
+        "ExecStart=/usr/bin/redis-server --port " + NIXOS_REDIS_PORT + " --bind 127.0.0.1 --dir /var/lib/redis-mastodon"
+            + " --dbfilename dump.rdb --daemonize no",
+        ""));
+    nixos.check(STEP, "systemctl", "start", "redis-mastodon.service");
+    awaitRedis(nixos, NIXOS_REDIS_PORT);
+  }
+
+  /** {@code redis-cli -p PORT ARGS...} inside {@code box}; its output, stripped. */
+  static String redisCli(SystemdContainer box, int port, String... args) throws IOException {
+    List<String> argv = new ArrayList<>(List.of("redis-cli", "-p", Integer.toString(port)));
+    argv.addAll(List.of(args));
+    return box.check(STEP, argv.toArray(String[]::new)).stdout().strip();
+  }
+
+  /** Waits (up to 30 s) until the Redis on {@code port} answers PING, i.e. has loaded its dump. */
+  static void awaitRedis(SystemdContainer box, int port) throws IOException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      Processes.Result ping = box.exec(STEP, "redis-cli", "-p", Integer.toString(port), "PING");
+      last = ping.output();
+      if (ping.ok() && ping.stdout().strip().equals("PONG")) {
+        return;
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
+      }
+    }
+    throw new IOException("Redis on port " + port + " in " + box.name() + " did not answer: " + last);
+  }
+
   static void psql(SystemdContainer box, String user, String db, String sql) throws IOException {
     Path file = box.hostPath("/tmp/ferry-e2e.sql");
     Files.writeString(file, sql);
