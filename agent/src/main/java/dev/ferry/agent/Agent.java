@@ -3,6 +3,7 @@ package dev.ferry.agent;
 import dev.ferry.agent.auth.Authenticator;
 import dev.ferry.agent.config.AgentConfig;
 import dev.ferry.agent.grpc.AgentServer;
+import dev.ferry.agent.grpc.MediaGrpcService;
 import dev.ferry.agent.grpc.PeerConnector;
 import dev.ferry.agent.postgres.PgTools;
 import dev.ferry.agent.process.ProcessRunner;
@@ -23,10 +24,13 @@ public final class Agent implements AutoCloseable {
   private final Identity identity;
   private final AgentServer server;
 
-  private Agent(AgentConfig config, Identity identity, AgentServer server) {
+  private final MediaGrpcService media;
+
+  private Agent(AgentConfig config, Identity identity, AgentServer server, MediaGrpcService media) {
     this.config = config;
     this.identity = identity;
     this.server = server;
+    this.media = media;
   }
 
   /** Loads (or creates) the identity and starts serving. */
@@ -42,10 +46,21 @@ public final class Agent implements AutoCloseable {
     PeerConnector peers = new PeerConnector(identity);
     List<AgentServer.Extension> extensions = new ArrayList<>();
     // Each area of the agent adds its service here (media, database, host control).
+    MediaGrpcService media = new MediaGrpcService(config.layout(), peers, root -> flushToDisk(runner, root), clock);
+    extensions.add(media.extension());
     AgentServer server =
         AgentServer.start(
             config.listenHost(), config.listenPort(), identity, authenticator, status, VERSION, extensions);
-    return new Agent(config, identity, server);
+    return new Agent(config, identity, server, media);
+  }
+
+  /** One syncfs for a whole media pull, instead of an fsync per small file. */
+  private static void flushToDisk(ProcessRunner runner, java.nio.file.Path root) throws IOException {
+    try {
+      runner.check(List.of("sync", "-f", root.toString()), java.util.Map.of(), java.time.Duration.ofMinutes(30));
+    } catch (dev.ferry.agent.process.CommandFailedException e) {
+      throw new IOException("cannot flush the media root to disk: " + e.getMessage(), e);
+    }
   }
 
   public int port() {
@@ -67,6 +82,7 @@ public final class Agent implements AutoCloseable {
   @Override
   public void close() {
     try {
+      media.shutdown();
       server.stop();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -1,0 +1,223 @@
+package dev.ferry.agent.grpc;
+
+import dev.ferry.agent.media.FileRequest;
+import dev.ferry.agent.media.ManifestBuilder;
+import dev.ferry.agent.media.MediaException;
+import dev.ferry.agent.media.MediaSource;
+import dev.ferry.proto.v1.GetManifestRequest;
+import dev.ferry.proto.v1.GetManifestResponse;
+import dev.ferry.proto.v1.ManifestEntry;
+import dev.ferry.proto.v1.MediaServiceGrpc;
+import dev.ferry.proto.v1.ReadFilesRequest;
+import dev.ferry.proto.v1.ReadFilesResponse;
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.util.Iterator;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.function.Consumer;
+
+/**
+ * The target's view of a source agent, over an authorized peer connection. Inbound messages are
+ * requested one at a time as the reader consumes them (a few in flight), and requests go out only
+ * while the call is ready, so neither side's memory depends on the size of the transfer.
+ */
+final class GrpcMediaSource implements MediaSource {
+  /** Messages received but not yet consumed: at most this many chunks of 256 KiB. */
+  private static final int IN_FLIGHT = 4;
+  private static final int REQUEST_BATCH = 256;
+
+  private final Channel channel;
+
+  GrpcMediaSource(Channel channel) {
+    this.channel = channel;
+  }
+
+  @Override
+  public void manifest(ManifestBuilder.Sink sink) throws IOException {
+    Inbound<GetManifestRequest, GetManifestResponse> inbound = new Inbound<>();
+    MediaServiceGrpc.newStub(channel).getManifest(GetManifestRequest.getDefaultInstance(), inbound);
+    try {
+      GetManifestResponse batch;
+      while ((batch = inbound.take()) != null) {
+        for (ManifestEntry entry : batch.getEntriesList()) {
+          try {
+            sink.accept(MediaProtos.fromProto(entry));
+          } catch (IllegalArgumentException e) {
+            throw new MediaException(MediaException.Reason.INVALID_ARGUMENT, "the source's manifest is malformed: " + e.getMessage());
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      inbound.cancel(e);
+      throw e;
+    }
+  }
+
+  @Override
+  public InputStream read(Iterator<FileRequest> requests, Consumer<String> onMissing) {
+    Inbound<ReadFilesRequest, ReadFilesResponse> inbound = new Inbound<>() {
+      private boolean sentLast;
+
+      @Override
+      public void beforeStart(ClientCallStreamObserver<ReadFilesRequest> call) {
+        super.beforeStart(call);
+        call.setOnReadyHandler(() -> {
+          while (!sentLast && call.isReady()) {
+            ReadFilesRequest.Builder batch = ReadFilesRequest.newBuilder();
+            while (requests.hasNext() && batch.getFilesCount() < REQUEST_BATCH) {
+              FileRequest next = requests.next();
+              batch.addFilesBuilder().setPath(next.path()).setOffset(next.offset());
+            }
+            if (!requests.hasNext()) {
+              batch.setLast(true);
+              sentLast = true;
+            }
+            call.onNext(batch.build());
+            if (sentLast) {
+              call.onCompleted();
+            }
+          }
+        });
+      }
+    };
+    // The request stream is driven by the on-ready handler above, not by the returned observer.
+    MediaServiceGrpc.newStub(channel).readFiles(inbound);
+    return new InputStream() {
+      private com.google.protobuf.ByteString current = com.google.protobuf.ByteString.EMPTY;
+      private int position;
+      private boolean ended;
+
+      private boolean fill() throws IOException {
+        while (position >= current.size()) {
+          if (ended) {
+            return false;
+          }
+          ReadFilesResponse next = inbound.take();
+          if (next == null) {
+            ended = true;
+            return false;
+          }
+          if (next.hasMissing()) {
+            onMissing.accept(next.getMissing());
+          } else {
+            current = next.getChunk();
+            position = 0;
+          }
+        }
+        return true;
+      }
+
+      @Override
+      public int read() throws IOException {
+        return fill() ? current.byteAt(position++) & 0xff : -1;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+          return 0;
+        }
+        if (!fill()) {
+          return -1;
+        }
+        int n = Math.min(len, current.size() - position);
+        current.copyTo(b, position, off, n);
+        position += n;
+        return n;
+      }
+
+      @Override
+      public void close() {
+        if (!ended) {
+          inbound.cancel(null);
+        }
+      }
+    };
+  }
+
+  /**
+   * A response stream consumed by one thread: gRPC delivers into a small queue, and each message
+   * taken is replaced by a request for one more.
+   */
+  private static class Inbound<R, T> implements ClientResponseObserver<R, T> {
+    private static final Object END = new Object();
+    private final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(IN_FLIGHT + 2);
+    private volatile ClientCallStreamObserver<?> call;
+    private boolean done;
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<R> requestStream) {
+      this.call = requestStream;
+      requestStream.disableAutoRequestWithInitial(IN_FLIGHT);
+    }
+
+    @Override
+    public void onNext(T value) {
+      queue.add(value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      queue.add(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      queue.add(END);
+    }
+
+    /** The next message, or null at the end; throws the source's failure as a MediaException. */
+    @SuppressWarnings("unchecked")
+    T take() throws IOException {
+      if (done) {
+        return null;
+      }
+      Object next;
+      try {
+        next = queue.take();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        cancel(e);
+        throw new InterruptedIOException("interrupted while reading from the source");
+      }
+      if (next == END) {
+        done = true;
+        return null;
+      }
+      if (next instanceof Throwable t) {
+        done = true;
+        throw failure(t);
+      }
+      call.request(1);
+      return (T) next;
+    }
+
+    void cancel(Throwable cause) {
+      ClientCallStreamObserver<?> c = call;
+      if (c != null && !done) {
+        c.cancel("the target stopped reading", cause);
+      }
+    }
+  }
+
+  private static MediaException failure(Throwable t) {
+    Status status = Status.fromThrowable(t);
+    String description = status.getDescription() == null ? status.getCode().name() : status.getDescription();
+    MediaException.Reason reason =
+        switch (status.getCode()) {
+          case PERMISSION_DENIED, UNAUTHENTICATED -> MediaException.Reason.PERMISSION_DENIED;
+          case INVALID_ARGUMENT -> MediaException.Reason.INVALID_ARGUMENT;
+          case FAILED_PRECONDITION, NOT_FOUND -> MediaException.Reason.FAILED_PRECONDITION;
+          case DATA_LOSS -> MediaException.Reason.DATA_LOSS;
+          default -> MediaException.Reason.UNAVAILABLE;
+        };
+    return new MediaException(reason, "source agent: " + description
+        + (reason == MediaException.Reason.UNAVAILABLE ? " (the transfer was cut; run the sync again to resume)" : ""), t);
+  }
+}
