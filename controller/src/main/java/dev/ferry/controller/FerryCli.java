@@ -2,6 +2,7 @@ package dev.ferry.controller;
 
 import dev.ferry.controller.cli.ExitCodes;
 import dev.ferry.controller.cli.HostsCommand;
+import dev.ferry.controller.cli.MediaCommand;
 import dev.ferry.controller.cli.PairCommand;
 import dev.ferry.controller.cli.StatusCommand;
 import dev.ferry.controller.home.ControllerHome;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Spec;
       PairCommand.class,
       HostsCommand.class,
       StatusCommand.class,
+      MediaCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FerryCli implements Callable<Integer> {
