@@ -149,7 +149,7 @@ final class AtomicFileWriter {
       }
       throw new MediaException(
           MediaException.Reason.DATA_LOSS,
-          "the source's stream broke in the middle of " + MediaPaths.printable(entry.path()) + " (" + e.getMessage()
+          "the source's stream broke in the middle of " + MediaPaths.printable(entry.path()) + " (truncated stream: " + e.getMessage()
               + "); the part received is kept under a hidden name and the next sync resumes it",
           e);
     }
