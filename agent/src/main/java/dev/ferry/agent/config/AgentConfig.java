@@ -50,8 +50,12 @@ public record AgentConfig(
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     }
+    // Port 0 lets the OS pick one: only useful for tests and the local demo.
+    String portText = listen.substring(colon + 1);
     int port =
-        LayoutResolver.port(Map.of(ConfigKey.LISTEN, listen.substring(colon + 1)), ConfigKey.LISTEN, DEFAULT_PORT);
+        portText.equals("0")
+            ? 0
+            : LayoutResolver.port(Map.of(ConfigKey.LISTEN, portText), ConfigKey.LISTEN, DEFAULT_PORT);
     Path stateDir = pathOrDefault(config, ConfigKey.STATE_DIR, DEFAULT_STATE_DIR);
     Duration ttl = duration(config.getOrDefault(ConfigKey.PAIRING_CODE_TTL, "30m"));
     Layout layout = resolver.resolve(config);
