@@ -186,14 +186,17 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
         });
   }
 
-  private static void fail(ServerCallStreamObserver<?> call, ReadyGate gate, String method, Exception e) {
+  private void fail(ServerCallStreamObserver<?> call, ReadyGate gate, String method, Exception e) {
     if (gate.cancelled()) {
       logger.info(method + " ended: the caller went away");
       return;
     }
     logger.log(Level.INFO, method + " failed: " + e.getMessage());
     try {
-      call.onError(Statuses.toStatus(e));
+      call.onError(
+          workers.isShutdown()
+              ? Status.UNAVAILABLE.withDescription("the agent is shutting down").asException()
+              : Statuses.toStatus(e));
     } catch (IllegalStateException alreadyClosed) {
       // The call was closed concurrently (for example cancelled just now); nothing to tell.
     }

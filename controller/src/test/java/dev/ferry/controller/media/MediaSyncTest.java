@@ -124,6 +124,70 @@ class MediaSyncTest {
   }
 
   @Test
+  void resumesAfterTheSourceAgentDiesMidFile() throws Exception {
+    MediaTrees.make(hosts.sourceRoot(), 20, 15);
+    Path video = hosts.sourceRoot().resolve("media_attachments/files/109/000/video.mp4");
+    Files.createDirectories(video.getParent());
+    long size = 256L * 1024 * 1024;
+    try (var out = Files.newOutputStream(video)) {
+      java.util.Random random = new java.util.Random(4);
+      byte[] block = new byte[1024 * 1024];
+      for (long written = 0; written < size; written += block.length) {
+        random.nextBytes(block);
+        out.write(block);
+      }
+    }
+    Path targetDir = hosts.targetRoot().resolve("media_attachments/files/109/000");
+    java.util.concurrent.atomic.AtomicReference<TestController.Run> cut = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread sync = new Thread(() -> cut.set(hosts.controller().run("media", "sync", "--from", "src", "--to", "tgt", "--json")));
+    sync.start();
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    Path partial = null;
+    while (partial == null && System.nanoTime() < deadline) {
+      partial = partialOver(targetDir, 32L * 1024 * 1024);
+      if (partial == null) {
+        Thread.sleep(2);
+      }
+    }
+    assertTrue(partial != null, "the big file started arriving");
+    hosts.source().close();
+    sync.join(60_000);
+    assertEquals(1, cut.get().exitCode(), cut.get().out() + cut.get().err());
+    assertTrue(cut.get().err().contains("source agent"), cut.get().err());
+    assertNoVisibleFile(hosts.targetRoot(), "media_attachments/files/109/000/video.mp4");
+    long kept = Files.size(partial);
+    assertTrue(kept < size, "the cut came mid-file");
+
+    hosts.restartSource(dir);
+    JsonObject resumed = json(hosts.controller().run("media", "sync", "--from", "src", "--to", "tgt", "--json"));
+    assertEquals(1, resumed.get("files_resumed").getAsLong(), resumed.toString());
+    long resent = resumed.get("bytes_sent").getAsLong();
+    long smallFiles = 20 * 20_000;
+    assertTrue(resent <= size - kept + 1024 * 1024 + smallFiles,
+        "re-sent " + resent + " bytes; at most the missing " + (size - kept) + " plus a 1 MiB tail (and the small files not yet sent)");
+    MediaTrees.assertSameContent(hosts.sourceRoot(), hosts.targetRoot(), false);
+    assertFalse(Files.exists(partial), "the partial file became the real one");
+  }
+
+  private static Path partialOver(Path dir, long bytes) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return null;
+    }
+    try (Stream<Path> list = Files.list(dir)) {
+      for (Path p : list.toList()) {
+        try {
+          if (p.getFileName().toString().endsWith(".ferry-part") && Files.size(p) > bytes) {
+            return p;
+          }
+        } catch (java.nio.file.NoSuchFileException gone) {
+          // renamed meanwhile
+        }
+      }
+    }
+    return null;
+  }
+
+  @Test
   void usageErrorsExitTwo() {
     assertEquals(2, hosts.controller().run("media", "sync", "--from", "src").exitCode());
     assertEquals(2, hosts.controller().run("media", "sync", "--from", "src", "--to", "nowhere").exitCode());
