@@ -28,8 +28,8 @@ import java.util.function.Consumer;
  * while the call is ready, so neither side's memory depends on the size of the transfer.
  */
 final class GrpcMediaSource implements MediaSource {
-  /** Messages received but not yet consumed: at most this many chunks of 256 KiB. */
-  private static final int IN_FLIGHT = 4;
+  /** Messages received but not yet consumed: at most this many chunks of 1 MiB. */
+  private static final int IN_FLIGHT = 6;
   private static final int REQUEST_BATCH = 256;
 
   private final Channel channel;

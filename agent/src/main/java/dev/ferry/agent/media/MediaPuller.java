@@ -8,6 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -93,6 +94,7 @@ public final class MediaPuller {
       guard = new RootGuard(root);
       reader = new MediaTarReader(guard, policy, this);
       source.manifest(this::scan);
+      long scannedAt = clock.millis();
       report(true);
       if (!options.dryRun() && !requests.isEmpty()) {
         phase = PullProgress.Phase.TRANSFERRING;
@@ -101,6 +103,7 @@ public final class MediaPuller {
           reader.read(tar, planned);
         }
       }
+      long transferredAt = clock.millis();
       if (options.delete()) {
         phase = PullProgress.Phase.DELETING;
         report(true);
@@ -112,6 +115,10 @@ public final class MediaPuller {
         finishDirectories();
         flusher.flush(guard.root());
       }
+      logger.info(String.format(
+          "media pull: scan %d ms (%d entries, %d to fetch), transfer %d ms (%d files, %d bytes), delete and finish %d ms",
+          scannedAt - started, scanned, requests.size(), transferredAt - scannedAt, filesDone, bytesSent,
+          clock.millis() - transferredAt));
       long files = options.dryRun() ? requests.size() : filesDone;
       return new PullSummary(
           scanned, files, skipped, deleted, options.dryRun() ? plannedBytes : bytesSent, skippedBytes, resumed,
@@ -153,14 +160,15 @@ public final class MediaPuller {
         sourcePaths.add(path);
       }
       Path local = guard.lexical(path);
-      BasicFileAttributes here = attributes(local);
+      // Under a directory this run created there is nothing to compare: skip the lookups.
+      BasicFileAttributes here = guard.inNewDirectory(path) ? null : attributes(local);
       switch (entry.kind()) {
         case DIRECTORY -> {
           directories.add(entry);
           if (here == null) {
             directoriesCreated++;
             if (!options.dryRun()) {
-              reader.createDirectory(guard.withParents(path, reader::createDirectory));
+              guard.directory(path, reader::createDirectory);
             }
           } else if (!here.isDirectory()) {
             refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
@@ -174,7 +182,7 @@ public final class MediaPuller {
           } else if (here != null && here.isDirectory()) {
             refuse(MediaPaths.printable(path) + ": a file on the source but a directory on the target; left alone");
           } else {
-            long offset = options.dryRun() ? 0 : PartialFiles.resumeOffset(local, entry);
+            long offset = options.dryRun() || guard.inNewDirectory(path) ? 0 : PartialFiles.resumeOffset(local, entry);
             plan(entry, offset);
           }
         }
@@ -241,12 +249,22 @@ public final class MediaPuller {
       for (int i = directories.size() - 1; i >= 0; i--) {
         MediaEntry entry = directories.get(i);
         Path path = guard.lexical(entry.path());
-        if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+        PosixFileAttributes now = posixAttributes(path);
+        if (now == null || !now.isDirectory()) {
           continue;
         }
-        Files.setPosixFilePermissions(path, ManifestBuilder.permissions(policy.dirMode(entry.mode())));
-        policy.own(path);
-        Files.setLastModifiedTime(path, FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS));
+        // Change only what differs: a no-op sync should not rewrite metadata of every directory.
+        int mode = policy.dirMode(entry.mode());
+        if (ManifestBuilder.mode(now.permissions()) != mode) {
+          Files.setPosixFilePermissions(path, ManifestBuilder.permissions(mode));
+        }
+        if (!now.owner().equals(policy.owner()) || !now.group().equals(policy.group())) {
+          policy.own(path);
+        }
+        FileTime mtime = FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS);
+        if (!now.lastModifiedTime().equals(mtime)) {
+          Files.setLastModifiedTime(path, mtime);
+        }
       }
     }
 
@@ -294,6 +312,14 @@ public final class MediaPuller {
       List<String> copy = new ArrayList<>(list);
       copy.add(line);
       return List.copyOf(copy);
+    }
+
+    private PosixFileAttributes posixAttributes(Path path) throws IOException {
+      try {
+        return Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException e) {
+        return null;
+      }
     }
 
     private BasicFileAttributes attributes(Path path) throws IOException {

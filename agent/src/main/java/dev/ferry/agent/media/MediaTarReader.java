@@ -33,6 +33,9 @@ final class MediaTarReader {
   /** A requested path: the manifest entry, and where its data may start. */
   record Planned(MediaEntry entry, long offset) {}
 
+  private static final java.nio.file.attribute.FileAttribute<?> PRIVATE_DIRECTORY =
+      java.nio.file.attribute.PosixFilePermissions.asFileAttribute(ManifestBuilder.permissions(0700));
+
   private final RootGuard guard;
   private final TargetPolicy policy;
   private final AtomicFileWriter writer;
@@ -139,11 +142,13 @@ final class MediaTarReader {
     }
   }
 
+  /**
+   * Creates a directory, private to the agent until {@link MediaPuller} gives it its final mode,
+   * owner and mtime at the end of the run (one pass, after its contents are written).
+   */
   void createDirectory(Path dir) throws IOException {
     try {
-      Files.createDirectory(dir);
-      Files.setPosixFilePermissions(dir, ManifestBuilder.permissions(policy.dirMode(0755)));
-      policy.own(dir);
+      Files.createDirectory(dir, PRIVATE_DIRECTORY);
     } catch (IOException e) {
       throw MediaException.onWrite(e, guard.root().relativize(dir).toString());
     }

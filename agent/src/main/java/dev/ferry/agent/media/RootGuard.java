@@ -14,6 +14,10 @@ import java.nio.file.Path;
 final class RootGuard {
   private final Path root;
   private Path lastVerified;
+  /** Directories this guard verified or created, so each is checked once per run. */
+  private final java.util.Set<Path> knownDirectories = new java.util.HashSet<>();
+  /** Directories created in this run: nothing can be in them yet. */
+  private final java.util.Set<Path> createdDirectories = new java.util.HashSet<>();
 
   /** @param root the media root; if it does not exist (a dry run), nothing under it can be written */
   RootGuard(Path root) throws IOException {
@@ -41,22 +45,42 @@ final class RootGuard {
   Path withParents(String relative, DirectoryCreator creator) throws IOException {
     Path resolved = lexical(relative);
     Path parent = resolved.getParent();
-    if (parent.equals(root) || parent.equals(lastVerified)) {
+    if (parent.equals(root) || knownDirectories.contains(parent)) {
       return resolved;
     }
     Path dir = root;
     for (Path part : root.relativize(parent)) {
       dir = dir.resolve(part);
-      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      if (knownDirectories.contains(dir) || Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        knownDirectories.add(dir);
         continue;
       }
       if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
         throw MediaPaths.unsafe(relative, root.relativize(dir) + " exists and is not a directory");
       }
       creator.create(dir);
+      knownDirectories.add(dir);
+      createdDirectories.add(dir);
     }
-    lastVerified = parent;
     return resolved;
+  }
+
+  /** Creates the directory {@code relative} (and its parents) if missing; true if it was created. */
+  boolean directory(String relative, DirectoryCreator creator) throws IOException {
+    Path dir = withParents(relative, creator);
+    if (knownDirectories.contains(dir) || Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      knownDirectories.add(dir);
+      return false;
+    }
+    creator.create(dir);
+    knownDirectories.add(dir);
+    createdDirectories.add(dir);
+    return true;
+  }
+
+  /** True if {@code relative}'s parent was created in this run, so nothing can exist under it yet. */
+  boolean inNewDirectory(String relative) throws IOException {
+    return createdDirectories.contains(lexical(relative).getParent());
   }
 
   /** Where {@code relative} is, checked lexically only: for looking, not for writing. */
