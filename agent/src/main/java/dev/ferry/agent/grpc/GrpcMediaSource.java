@@ -4,6 +4,7 @@ import dev.ferry.agent.media.FileRequest;
 import dev.ferry.agent.media.ManifestBuilder;
 import dev.ferry.agent.media.MediaException;
 import dev.ferry.agent.media.MediaSource;
+import dev.ferry.agent.media.RequestFeed;
 import dev.ferry.proto.v1.GetManifestRequest;
 import dev.ferry.proto.v1.GetManifestResponse;
 import dev.ferry.proto.v1.ManifestEntry;
@@ -17,7 +18,6 @@ import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.util.Iterator;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.function.Consumer;
@@ -60,34 +60,20 @@ final class GrpcMediaSource implements MediaSource {
   }
 
   @Override
-  public InputStream read(Iterator<FileRequest> requests, Consumer<String> onMissing) {
+  public InputStream read(RequestFeed requests, Consumer<String> onMissing) {
+    RequestSender sender = new RequestSender(requests);
     Inbound<ReadFilesRequest, ReadFilesResponse> inbound = new Inbound<>() {
-      private boolean sentLast;
-
       @Override
       public void beforeStart(ClientCallStreamObserver<ReadFilesRequest> call) {
         super.beforeStart(call);
-        call.setOnReadyHandler(() -> {
-          while (!sentLast && call.isReady()) {
-            ReadFilesRequest.Builder batch = ReadFilesRequest.newBuilder();
-            while (requests.hasNext() && batch.getFilesCount() < REQUEST_BATCH) {
-              FileRequest next = requests.next();
-              batch.addFilesBuilder().setPath(next.path()).setOffset(next.offset());
-            }
-            if (!requests.hasNext()) {
-              batch.setLast(true);
-              sentLast = true;
-            }
-            call.onNext(batch.build());
-            if (sentLast) {
-              call.onCompleted();
-            }
-          }
-        });
+        sender.call = call;
+        call.setOnReadyHandler(sender::drain);
       }
     };
-    // The request stream is driven by the on-ready handler above, not by the returned observer.
+    // The request stream is driven by the sender, not by the returned observer.
     MediaServiceGrpc.newStub(channel).readFiles(inbound);
+    requests.onAvailable(sender::drain);
+    sender.drain();
     return new InputStream() {
       private com.google.protobuf.ByteString current = com.google.protobuf.ByteString.EMPTY;
       private int position;
@@ -139,6 +125,47 @@ final class GrpcMediaSource implements MediaSource {
         }
       }
     };
+  }
+
+  /**
+   * Sends the feed's requests in batches while the call is ready; runs from gRPC's on-ready
+   * callback and from the scan when new requests arrive, one at a time.
+   */
+  private static final class RequestSender {
+    private final RequestFeed feed;
+    private ClientCallStreamObserver<ReadFilesRequest> call;
+    private boolean sentLast;
+
+    RequestSender(RequestFeed feed) {
+      this.feed = feed;
+    }
+
+    synchronized void drain() {
+      if (call == null) {
+        return;
+      }
+      try {
+        while (!sentLast && call.isReady()) {
+          ReadFilesRequest.Builder batch = ReadFilesRequest.newBuilder();
+          FileRequest next;
+          while (batch.getFilesCount() < REQUEST_BATCH && (next = feed.poll()) != null) {
+            batch.addFilesBuilder().setPath(next.path()).setOffset(next.offset());
+          }
+          if (feed.drained()) {
+            batch.setLast(true);
+            sentLast = true;
+          } else if (batch.getFilesCount() == 0) {
+            return;
+          }
+          call.onNext(batch.build());
+          if (sentLast) {
+            call.onCompleted();
+          }
+        }
+      } catch (IllegalStateException | io.grpc.StatusRuntimeException closed) {
+        // The call already ended (cancelled or failed); the reader sees why.
+      }
+    }
   }
 
   /**

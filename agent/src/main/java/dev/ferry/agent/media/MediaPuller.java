@@ -62,7 +62,9 @@ public final class MediaPuller {
     private final Consumer<PullProgress> progress;
     private final long started = clock.millis();
     private final Map<String, MediaTarReader.Planned> planned = new ConcurrentHashMap<>();
-    private final List<FileRequest> requests = new ArrayList<>();
+    private final RequestFeed feed = new RequestFeed();
+    private long plannedFiles;
+    private volatile IOException readerFailure;
     private final List<MediaEntry> directories = new ArrayList<>();
     private final Set<String> sourcePaths = new HashSet<>();
     private final List<String> refusals = new ArrayList<>();
@@ -93,15 +95,12 @@ public final class MediaPuller {
       prepareRoot();
       guard = new RootGuard(root);
       reader = new MediaTarReader(guard, policy, this);
-      source.manifest(this::scan);
-      long scannedAt = clock.millis();
-      report(true);
-      if (!options.dryRun() && !requests.isEmpty()) {
-        phase = PullProgress.Phase.TRANSFERRING;
-        report(true);
-        try (InputStream tar = source.read(requests.iterator(), this::missing)) {
-          reader.read(tar, planned);
-        }
+      long scannedAt;
+      if (options.dryRun()) {
+        source.manifest(this::scan);
+        scannedAt = clock.millis();
+      } else {
+        scannedAt = scanWhileTransferring();
       }
       long transferredAt = clock.millis();
       if (options.delete()) {
@@ -117,15 +116,73 @@ public final class MediaPuller {
       }
       logger.info(String.format(
           "media pull: scan %d ms (%d entries, %d to fetch), transfer %d ms (%d files, %d bytes), delete and finish %d ms",
-          scannedAt - started, scanned, requests.size(), transferredAt - scannedAt, filesDone, bytesSent,
+          scannedAt - started, scanned, plannedFiles, transferredAt - scannedAt, filesDone, bytesSent,
           clock.millis() - transferredAt));
-      long files = options.dryRun() ? requests.size() : filesDone;
+      long files = options.dryRun() ? plannedFiles : filesDone;
       return new PullSummary(
           scanned, files, skipped, deleted, options.dryRun() ? plannedBytes : bytesSent, skippedBytes, resumed,
           resumedBytes, directoriesCreated, clock.millis() - started, options.dryRun(),
           refusalCount > refusals.size()
               ? append(refusals, "... and " + (refusalCount - refusals.size()) + " more")
               : List.copyOf(refusals));
+    }
+
+    /**
+     * Reads the manifest on this thread while another reads the tar stream: files are requested
+     * as soon as the scan finds them missing, so comparing and copying overlap.
+     *
+     * @return when the scan ended
+     */
+    private long scanWhileTransferring() throws IOException {
+      InputStream tar = source.read(feed, this::missing);
+      Thread readerThread = new Thread(() -> {
+        try {
+          reader.read(tar, planned);
+        } catch (IOException e) {
+          readerFailure = e;
+        } catch (RuntimeException e) {
+          readerFailure = new IOException("media reader failed: " + e, e);
+        }
+      }, "ferry-media-reader");
+      readerThread.setDaemon(true);
+      phase = PullProgress.Phase.TRANSFERRING;
+      readerThread.start();
+      long scannedAt;
+      try {
+        source.manifest(this::scan);
+        feed.finish();
+        scannedAt = clock.millis();
+        report(true);
+        join(readerThread);
+      } catch (IOException | RuntimeException e) {
+        // Either the scan's own failure, or the reader's that the scan passed on; the reader's
+        // failure after this close is only a consequence.
+        closeQuietly(tar);
+        join(readerThread);
+        throw e;
+      }
+      closeQuietly(tar);
+      if (readerFailure != null) {
+        throw readerFailure;
+      }
+      return scannedAt;
+    }
+
+    private void join(Thread thread) throws IOException {
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while receiving media");
+      }
+    }
+
+    private static void closeQuietly(InputStream in) {
+      try {
+        in.close();
+      } catch (IOException e) {
+        logger.fine("closing the media stream: " + e.getMessage());
+      }
     }
 
     private void prepareRoot() throws IOException {
@@ -151,6 +208,9 @@ public final class MediaPuller {
     }
 
     private void scan(MediaEntry entry) throws IOException {
+      if (readerFailure != null) {
+        throw readerFailure; // no point comparing further: the transfer already failed
+      }
       String path = MediaPaths.check(entry.path());
       if (options.excludeCache() && MediaPaths.isCache(path)) {
         return;
@@ -204,9 +264,12 @@ public final class MediaPuller {
     }
 
     private void plan(MediaEntry entry, long offset) {
-      planned.put(entry.path(), new MediaTarReader.Planned(entry, offset));
-      requests.add(new FileRequest(entry.path(), offset));
+      plannedFiles++;
       plannedBytes += entry.size() - offset;
+      if (!options.dryRun()) {
+        planned.put(entry.path(), new MediaTarReader.Planned(entry, offset));
+        feed.add(new FileRequest(entry.path(), offset));
+      }
     }
 
     private void missing(String path) {
@@ -269,7 +332,7 @@ public final class MediaPuller {
     }
 
     @Override
-    public void received(MediaEntry entry, long offset, long bytesOverWire) {
+    public synchronized void received(MediaEntry entry, long offset, long bytesOverWire) {
       filesDone++;
       bytesSent += bytesOverWire;
       if (offset > 0) {
@@ -280,7 +343,7 @@ public final class MediaPuller {
     }
 
     @Override
-    public void bytes(long n) {
+    public synchronized void bytes(long n) {
       bytesDone += n;
       report(false);
     }
@@ -290,7 +353,7 @@ public final class MediaPuller {
       refuse(line);
     }
 
-    private void refuse(String line) {
+    private synchronized void refuse(String line) {
       refusalCount++;
       logger.warning("media: " + line);
       if (refusals.size() < MAX_REFUSALS) {
@@ -298,14 +361,14 @@ public final class MediaPuller {
       }
     }
 
-    private void report(boolean force) {
+    private synchronized void report(boolean force) {
       long now = clock.millis();
       if (!force && now - lastProgress < PROGRESS_EVERY_MILLIS) {
         return;
       }
       lastProgress = now;
       progress.accept(new PullProgress(
-          phase, scanned, requests.size(), plannedBytes, filesDone, Math.min(bytesDone, plannedBytes), now - started));
+          phase, scanned, plannedFiles, plannedBytes, filesDone, Math.min(bytesDone, plannedBytes), now - started));
     }
 
     private static List<String> append(List<String> list, String line) {

@@ -2,7 +2,6 @@ package dev.ferry.agent.media;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Iterator;
 import java.util.function.Consumer;
 
 /** The source agent as the puller sees it; the gRPC adapter implements it over a peer connection. */
@@ -11,9 +10,10 @@ public interface MediaSource {
   void manifest(ManifestBuilder.Sink sink) throws IOException;
 
   /**
-   * Starts the transfer of {@code requests} (taken as flow control allows, possibly on another
-   * thread) and returns the tar stream. {@code onMissing} is called, on the reading thread and in
-   * stream order, for each requested path the source no longer has. Closing the stream cancels.
+   * Starts the transfer of the requests in {@code requests} (taken as they arrive and as flow
+   * control allows, possibly on another thread) and returns the tar stream. {@code onMissing} is
+   * called, from any thread but before the stream ends, for each requested path the source no
+   * longer has. Closing the stream cancels the transfer.
    */
-  InputStream read(Iterator<FileRequest> requests, Consumer<String> onMissing) throws IOException;
+  InputStream read(RequestFeed requests, Consumer<String> onMissing) throws IOException;
 }

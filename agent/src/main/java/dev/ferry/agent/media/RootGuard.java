@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * Resolves wire paths under one media root and guarantees the result lies inside it: the path is
  * checked lexically, and every directory on the way must be a real directory (not a symlink)
  * inside the root. Remembers the last directory it verified, because requests come sorted and
- * most share their parent with the previous one.
+ * most share their parent with the previous one. Thread-safe: the scan and the reader share one.
  */
 final class RootGuard {
   private final Path root;
@@ -29,7 +29,7 @@ final class RootGuard {
   }
 
   /** The absolute path of {@code relative}; its parent directories exist and are inside the root. */
-  Path existing(String relative) throws IOException {
+  synchronized Path existing(String relative) throws IOException {
     Path resolved = lexical(relative);
     Path parent = resolved.getParent();
     if (!parent.equals(root) && !parent.equals(lastVerified)) {
@@ -42,7 +42,7 @@ final class RootGuard {
   }
 
   /** Like {@link #existing}, creating missing parent directories one by one without following links. */
-  Path withParents(String relative, DirectoryCreator creator) throws IOException {
+  synchronized Path withParents(String relative, DirectoryCreator creator) throws IOException {
     Path resolved = lexical(relative);
     Path parent = resolved.getParent();
     if (parent.equals(root) || knownDirectories.contains(parent)) {
@@ -66,7 +66,7 @@ final class RootGuard {
   }
 
   /** Creates the directory {@code relative} (and its parents) if missing; true if it was created. */
-  boolean directory(String relative, DirectoryCreator creator) throws IOException {
+  synchronized boolean directory(String relative, DirectoryCreator creator) throws IOException {
     Path dir = withParents(relative, creator);
     if (knownDirectories.contains(dir) || Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
       knownDirectories.add(dir);
@@ -79,7 +79,7 @@ final class RootGuard {
   }
 
   /** True if {@code relative}'s parent was created in this run, so nothing can exist under it yet. */
-  boolean inNewDirectory(String relative) throws IOException {
+  synchronized boolean inNewDirectory(String relative) throws IOException {
     return createdDirectories.contains(lexical(relative).getParent());
   }
 

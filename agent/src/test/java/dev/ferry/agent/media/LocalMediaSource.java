@@ -7,15 +7,11 @@ import java.io.PipedOutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
 import java.util.function.Consumer;
 
 /** A source in the same process: the real manifest and tar writer, joined by a pipe instead of gRPC. */
 final class LocalMediaSource implements MediaSource {
   private final Path root;
-  volatile long fileBytesSent;
 
   LocalMediaSource(Path root) {
     this.root = root;
@@ -27,25 +23,19 @@ final class LocalMediaSource implements MediaSource {
   }
 
   @Override
-  public InputStream read(Iterator<FileRequest> requests, Consumer<String> onMissing) throws IOException {
-    List<FileRequest> present = new ArrayList<>();
-    requests.forEachRemaining(r -> {
-      if (Files.exists(root.resolve(r.path()), LinkOption.NOFOLLOW_LINKS)) {
-        present.add(r);
-      } else {
-        onMissing.accept(r.path());
-      }
-    });
+  public InputStream read(RequestFeed requests, Consumer<String> onMissing) throws IOException {
     PipedInputStream in = new PipedInputStream(256 * 1024);
     PipedOutputStream out = new PipedOutputStream(in);
     Thread writer = new Thread(() -> {
       try (MediaTarWriter tar = new MediaTarWriter(root, out)) {
-        for (FileRequest r : present) {
-          tar.write(r);
+        FileRequest r;
+        while ((r = requests.next()) != null) {
+          if (!Files.exists(root.resolve(r.path()), LinkOption.NOFOLLOW_LINKS) || !tar.write(r)) {
+            onMissing.accept(r.path());
+          }
         }
         tar.finish();
-        fileBytesSent = tar.fileBytes();
-      } catch (IOException e) {
+      } catch (IOException | InterruptedException e) {
         // The reader sees the broken pipe.
       }
     }, "local-media-source");
