@@ -8,7 +8,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFileAttributes;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -312,20 +311,20 @@ public final class MediaPuller {
       for (int i = directories.size() - 1; i >= 0; i--) {
         MediaEntry entry = directories.get(i);
         Path path = guard.lexical(entry.path());
-        PosixFileAttributes now = posixAttributes(path);
-        if (now == null || !now.isDirectory()) {
+        Map<String, Object> now = unixAttributes(path);
+        if (now == null || !(Boolean) now.get("isDirectory")) {
           continue;
         }
         // Change only what differs: a no-op sync should not rewrite metadata of every directory.
         int mode = policy.dirMode(entry.mode());
-        if (ManifestBuilder.mode(now.permissions()) != mode) {
+        if (((Integer) now.get("mode") & 07777) != mode) {
           Files.setPosixFilePermissions(path, ManifestBuilder.permissions(mode));
         }
-        if (!now.owner().equals(policy.owner()) || !now.group().equals(policy.group())) {
+        if (!policy.owns(path, now)) {
           policy.own(path);
         }
         FileTime mtime = FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS);
-        if (!now.lastModifiedTime().equals(mtime)) {
+        if (!now.get("lastModifiedTime").equals(mtime)) {
           Files.setLastModifiedTime(path, mtime);
         }
       }
@@ -377,9 +376,9 @@ public final class MediaPuller {
       return List.copyOf(copy);
     }
 
-    private PosixFileAttributes posixAttributes(Path path) throws IOException {
+    private Map<String, Object> unixAttributes(Path path) throws IOException {
       try {
-        return Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        return Files.readAttributes(path, "unix:mode,uid,gid,lastModifiedTime,isDirectory", LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException e) {
         return null;
       }

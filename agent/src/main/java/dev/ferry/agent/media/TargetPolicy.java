@@ -23,8 +23,34 @@ import java.util.OptionalInt;
  *     crash cannot leave a large file under its real name without its data; smaller ones are
  *     flushed together at the end of the run (one syncfs), before success is reported
  */
-public record TargetPolicy(
-    UserPrincipal owner, GroupPrincipal group, OptionalInt fileMode, OptionalInt dirMode, long fsyncAtLeast) {
+public final class TargetPolicy {
+  private final UserPrincipal owner;
+  private final GroupPrincipal group;
+  private final OptionalInt fileMode;
+  private final OptionalInt dirMode;
+  private final long fsyncAtLeast;
+  /** The owner's and group's numbers, learnt from the first path checked by name. */
+  private volatile Ids ids;
+
+  public TargetPolicy(UserPrincipal owner, GroupPrincipal group, OptionalInt fileMode, OptionalInt dirMode, long fsyncAtLeast) {
+    this.owner = owner;
+    this.group = group;
+    this.fileMode = fileMode;
+    this.dirMode = dirMode;
+    this.fsyncAtLeast = fsyncAtLeast;
+  }
+
+  public UserPrincipal owner() {
+    return owner;
+  }
+
+  public GroupPrincipal group() {
+    return group;
+  }
+
+  public long fsyncAtLeast() {
+    return fsyncAtLeast;
+  }
 
   public static final long DEFAULT_FSYNC_AT_LEAST = 1024 * 1024;
 
@@ -87,4 +113,27 @@ public record TargetPolicy(
     view.setOwner(owner);
     view.setGroup(group);
   }
+
+  /**
+   * True if {@code attributes} (read with "unix:uid,gid,...") show this policy's owner and group.
+   * Compares numbers: resolving names for every directory of a large tree would cost a passwd
+   * lookup each. The numbers are learnt from the first path checked by name.
+   */
+  boolean owns(Path path, java.util.Map<String, Object> attributes) throws IOException {
+    Ids known = ids;
+    int uid = (Integer) attributes.get("uid");
+    int gid = (Integer) attributes.get("gid");
+    if (known != null) {
+      return known.uid() == uid && known.gid() == gid;
+    }
+    java.nio.file.attribute.PosixFileAttributes named =
+        Files.readAttributes(path, java.nio.file.attribute.PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    if (named.owner().equals(owner) && named.group().equals(group)) {
+      ids = new Ids(uid, gid);
+      return true;
+    }
+    return false;
+  }
+
+  private record Ids(int uid, int gid) {}
 }
