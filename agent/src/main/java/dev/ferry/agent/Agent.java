@@ -11,6 +11,7 @@ import dev.ferry.agent.secrets.SecretsSource;
 import dev.ferry.agent.secrets.SecretsTarget;
 import dev.ferry.agent.services.ServiceControl;
 import dev.ferry.agent.tootctl.Tootctl;
+import dev.ferry.agent.grpc.MediaGrpcService;
 import java.util.Optional;
 import dev.ferry.agent.grpc.PeerConnector;
 import dev.ferry.agent.postgres.PgTools;
@@ -32,10 +33,13 @@ public final class Agent implements AutoCloseable {
   private final Identity identity;
   private final AgentServer server;
 
-  private Agent(AgentConfig config, Identity identity, AgentServer server) {
+  private final MediaGrpcService media;
+
+  private Agent(AgentConfig config, Identity identity, AgentServer server, MediaGrpcService media) {
     this.config = config;
     this.identity = identity;
     this.server = server;
+    this.media = media;
   }
 
   /** Loads (or creates) the identity and starts serving. */
@@ -52,11 +56,22 @@ public final class Agent implements AutoCloseable {
     List<AgentServer.Extension> extensions = new ArrayList<>();
     // Each area of the agent adds its service here (media, database, host control).
     extensions.add(hostService(config, runner, systemctl, peers, clock));
+    MediaGrpcService media = new MediaGrpcService(config.layout(), peers, root -> flushToDisk(runner, root), clock);
+    extensions.add(media.extension());
     AgentServer server =
         AgentServer.start(
             config.listenHost(), config.listenPort(), identity, authenticator, status, VERSION,
             new dev.ferry.agent.web.WebProbe(config.layout().webUrl()), extensions);
-    return new Agent(config, identity, server);
+    return new Agent(config, identity, server, media);
+  }
+
+  /** One syncfs for a whole media pull, instead of an fsync per small file. */
+  private static void flushToDisk(ProcessRunner runner, java.nio.file.Path root) throws IOException {
+    try {
+      runner.check(List.of("sync", "-f", root.toString()), java.util.Map.of(), java.time.Duration.ofMinutes(30));
+    } catch (dev.ferry.agent.process.CommandFailedException e) {
+      throw new IOException("cannot flush the media root to disk: " + e.getMessage(), e);
+    }
   }
 
   private static AgentServer.Extension hostService(
@@ -91,6 +106,7 @@ public final class Agent implements AutoCloseable {
   @Override
   public void close() {
     try {
+      media.shutdown();
       server.stop();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -2,6 +2,7 @@ package dev.ferry.controller;
 
 import dev.ferry.controller.cli.ExitCodes;
 import dev.ferry.controller.cli.HostsCommand;
+import dev.ferry.controller.cli.MediaCommand;
 import dev.ferry.controller.cli.PairCommand;
 import dev.ferry.controller.cli.RedisCommand;
 import dev.ferry.controller.cli.SecretsCommand;
@@ -40,6 +41,7 @@ import picocli.CommandLine.Spec;
       SecretsCommand.class,
       TootctlCommand.class,
       RedisCommand.class,
+      MediaCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FerryCli implements Callable<Integer> {

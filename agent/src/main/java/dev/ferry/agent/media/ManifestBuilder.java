@@ -1,0 +1,106 @@
+package dev.ferry.agent.media;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Lists a media root depth first, sorted by name within each directory, without following
+ * symlinks. Sockets, devices and fifos are skipped, and so are ferry's own partial files. Memory
+ * is bounded by the largest directory and the depth, not by the size of the tree.
+ */
+public final class ManifestBuilder {
+  private static final Logger logger = Logger.getLogger(ManifestBuilder.class.getName());
+
+  /** Receives the entries as they are found. */
+  @FunctionalInterface
+  public interface Sink {
+    void accept(MediaEntry entry) throws IOException;
+  }
+
+  private ManifestBuilder() {}
+
+  /**
+   * Walks {@code root}; the root itself is not listed.
+   *
+   * @throws MediaException FAILED_PRECONDITION if the root is not a directory
+   */
+  public static void walk(Path root, Sink sink) throws IOException {
+    if (!Files.isDirectory(root)) {
+      throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
+    }
+    walkDirectory(root.toRealPath(), "", sink);
+  }
+
+  private static void walkDirectory(Path dir, String prefix, Sink sink) throws IOException {
+    List<String> names = new ArrayList<>();
+    try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+      for (Path child : children) {
+        names.add(child.getFileName().toString());
+      }
+    }
+    Collections.sort(names);
+    for (String name : names) {
+      if (MediaPaths.isPartial(name)) {
+        continue;
+      }
+      String relative = prefix + name;
+      Path child = dir.resolve(name);
+      PosixFileAttributes attributes;
+      try {
+        attributes = Files.readAttributes(child, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException e) {
+        continue; // removed while we walked: Mastodon is still serving during the pre-sync
+      }
+      long mtime = attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS);
+      int mode = mode(attributes.permissions());
+      if (attributes.isDirectory()) {
+        sink.accept(new MediaEntry(relative, EntryKind.DIRECTORY, 0, mtime, mode, ""));
+        walkDirectory(child, relative + "/", sink);
+      } else if (attributes.isRegularFile()) {
+        sink.accept(new MediaEntry(relative, EntryKind.FILE, attributes.size(), mtime, mode, ""));
+      } else if (attributes.isSymbolicLink()) {
+        String target;
+        try {
+          target = Files.readSymbolicLink(child).toString();
+        } catch (NoSuchFileException e) {
+          continue;
+        }
+        sink.accept(new MediaEntry(relative, EntryKind.SYMLINK, 0, mtime, 0777, target));
+      } else {
+        logger.info("skipping " + MediaPaths.printable(relative) + ": not a file, directory or symlink");
+      }
+    }
+  }
+
+  /** Permission bits of a POSIX permission set, e.g. 0644. */
+  public static int mode(Set<PosixFilePermission> permissions) {
+    int mode = 0;
+    for (PosixFilePermission p : permissions) {
+      mode |= 1 << (8 - p.ordinal());
+    }
+    return mode;
+  }
+
+  /** The permission set of mode bits, e.g. 0640. */
+  public static Set<PosixFilePermission> permissions(int mode) {
+    Set<PosixFilePermission> set = java.util.EnumSet.noneOf(PosixFilePermission.class);
+    for (PosixFilePermission p : PosixFilePermission.values()) {
+      if ((mode & (1 << (8 - p.ordinal()))) != 0) {
+        set.add(p);
+      }
+    }
+    return set;
+  }
+}

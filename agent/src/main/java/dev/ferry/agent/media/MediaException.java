@@ -1,0 +1,65 @@
+package dev.ferry.agent.media;
+
+import dev.ferry.agent.grpc.Statuses;
+import java.io.IOException;
+
+/**
+ * A media copy that cannot go on, with the canonical status code that tells the caller why: a
+ * full disk, unsafe input, a cut or corrupt stream.
+ */
+public class MediaException extends IOException implements Statuses.HasStatusCode {
+  private static final long serialVersionUID = 1L;
+
+  /** The reasons a copy stops, named after the gRPC codes they map to. */
+  public enum Reason {
+    /** A path or stream entry that would escape the root, or that nobody asked for. */
+    INVALID_ARGUMENT,
+    /** The stream ended early or a file's hash did not match what the source sent. */
+    DATA_LOSS,
+    /** The disk is full. */
+    RESOURCE_EXHAUSTED,
+    /** Something on this host is not as the copy needs it (missing root, user, a pull running). */
+    FAILED_PRECONDITION,
+    /** The other agent went away. */
+    UNAVAILABLE,
+    /** The other agent refused. */
+    PERMISSION_DENIED
+  }
+
+  private final Reason reason;
+
+  public MediaException(Reason reason, String message) {
+    super(message);
+    this.reason = reason;
+  }
+
+  public MediaException(Reason reason, String message, Throwable cause) {
+    super(message, cause);
+    this.reason = reason;
+  }
+
+  public Reason reason() {
+    return reason;
+  }
+
+  @Override
+  public String statusCode() {
+    return reason.name();
+  }
+
+  /** Turns a write failure into a clear "disk full" error when that is what it is. */
+  static IOException onWrite(IOException e, String what) {
+    if (e instanceof MediaException) {
+      return e;
+    }
+    String message = String.valueOf(e.getMessage());
+    if (message.contains("No space left") || message.contains("Disk quota exceeded")) {
+      return new MediaException(
+          Reason.RESOURCE_EXHAUSTED,
+          "the target disk is full while writing " + what
+              + "; free some space and run the sync again (it resumes; no partial file is left under a real name)",
+          e);
+    }
+    return e;
+  }
+}

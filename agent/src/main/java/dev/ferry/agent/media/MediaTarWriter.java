@@ -1,0 +1,143 @@
+package dev.ferry.agent.media;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HexFormat;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * The source side of ReadFiles: writes requested files of the media root as a POSIX tar, each
+ * file followed by a digest entry with its SHA-256. Reads through one fixed buffer, so memory
+ * does not depend on file sizes. Every path is checked against the root before anything is read.
+ */
+public final class MediaTarWriter implements Closeable {
+  private final RootGuard guard;
+  private final TarArchiveOutputStream tar;
+  private final byte[] buffer = new byte[AtomicFileWriter.BUFFER];
+  private final ByteBuffer wrapped = ByteBuffer.wrap(buffer);
+  private long fileBytes;
+
+  public MediaTarWriter(Path root, OutputStream out) throws IOException {
+    if (!Files.isDirectory(root)) {
+      throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
+    }
+    this.guard = new RootGuard(root);
+    this.tar = new TarArchiveOutputStream(out, "UTF-8");
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    tar.setAddPaxHeadersForNonAsciiNames(true);
+  }
+
+  /** File bytes written so far (not counting tar headers and padding). */
+  public long fileBytes() {
+    return fileBytes;
+  }
+
+  /**
+   * Writes one requested file or symlink.
+   *
+   * @return false if the path no longer exists, or is not a file or symlink (the caller reports it)
+   * @throws MediaException INVALID_ARGUMENT for a path outside the media root
+   */
+  public boolean write(FileRequest request) throws IOException {
+    Path path = guard.existing(request.path());
+    PosixFileAttributes attributes;
+    try {
+      attributes = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+    if (attributes.isSymbolicLink()) {
+      TarArchiveEntry entry = new TarArchiveEntry(request.path(), TarConstants.LF_SYMLINK);
+      entry.setLinkName(Files.readSymbolicLink(path).toString());
+      entry.setModTime(attributes.lastModifiedTime());
+      tar.putArchiveEntry(entry);
+      tar.closeArchiveEntry();
+      return true;
+    }
+    if (!attributes.isRegularFile()) {
+      return false;
+    }
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      long size = channel.size();
+      long offset = request.offset() > 0 && request.offset() <= size ? request.offset() : 0;
+      MessageDigest digest = AtomicFileWriter.sha256();
+      boolean changed = !copy(channel, 0, offset, digest, null);
+      TarArchiveEntry entry = new TarArchiveEntry(request.path());
+      entry.setSize(size - offset);
+      entry.setMode(ManifestBuilder.mode(attributes.permissions()));
+      entry.setModTime(attributes.lastModifiedTime());
+      if (offset > 0) {
+        entry.addPaxHeader(TarFormat.OFFSET, Long.toString(offset));
+      }
+      tar.putArchiveEntry(entry);
+      // A file that shrinks while it is read is padded to its announced size and marked changed.
+      changed |= !copy(channel, offset, size - offset, digest, tar);
+      tar.closeArchiveEntry();
+      TarArchiveEntry digestEntry = new TarArchiveEntry(request.path());
+      digestEntry.setSize(0);
+      digestEntry.addPaxHeader(TarFormat.KIND, TarFormat.KIND_DIGEST);
+      digestEntry.addPaxHeader(TarFormat.SHA256, HexFormat.of().formatHex(digest.digest()));
+      if (changed || channel.size() != size) {
+        digestEntry.addPaxHeader(TarFormat.CHANGED, "true");
+      }
+      tar.putArchiveEntry(digestEntry);
+      tar.closeArchiveEntry();
+      return true;
+    }
+  }
+
+  /** Reads {@code length} bytes at {@code position} into the digest (and out); false if the file was shorter. */
+  private boolean copy(FileChannel channel, long position, long length, MessageDigest digest, OutputStream out)
+      throws IOException {
+    long remaining = length;
+    long at = position;
+    while (remaining > 0) {
+      wrapped.clear().limit((int) Math.min(buffer.length, remaining));
+      int n = channel.read(wrapped, at);
+      if (n < 0) {
+        if (out != null) {
+          Arrays.fill(buffer, (byte) 0);
+          while (remaining > 0) {
+            int pad = (int) Math.min(buffer.length, remaining);
+            out.write(buffer, 0, pad);
+            remaining -= pad;
+          }
+        }
+        return false;
+      }
+      digest.update(buffer, 0, n);
+      if (out != null) {
+        out.write(buffer, 0, n);
+        fileBytes += n;
+      }
+      at += n;
+      remaining -= n;
+    }
+    return true;
+  }
+
+  /** Ends the tar (EOF records) and flushes; does not close the underlying stream's consumer. */
+  public void finish() throws IOException {
+    tar.finish();
+    tar.flush();
+  }
+
+  @Override
+  public void close() throws IOException {
+    tar.close();
+  }
+}
