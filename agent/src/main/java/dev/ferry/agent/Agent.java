@@ -3,7 +3,10 @@ package dev.ferry.agent;
 import dev.ferry.agent.auth.Authenticator;
 import dev.ferry.agent.config.AgentConfig;
 import dev.ferry.agent.grpc.AgentServer;
+import dev.ferry.agent.grpc.DatabaseGrpcService;
 import dev.ferry.agent.grpc.PeerConnector;
+import dev.ferry.agent.postgres.DatabaseCopier;
+import dev.ferry.agent.postgres.DatabaseInspector;
 import dev.ferry.agent.postgres.PgTools;
 import dev.ferry.agent.process.ProcessRunner;
 import dev.ferry.agent.services.Systemctl;
@@ -42,6 +45,9 @@ public final class Agent implements AutoCloseable {
     PeerConnector peers = new PeerConnector(identity);
     List<AgentServer.Extension> extensions = new ArrayList<>();
     // Each area of the agent adds its service here (media, database, host control).
+    DatabaseInspector databases = new DatabaseInspector(pg, runner, systemctl, config.layout().units());
+    extensions.add(
+        new DatabaseGrpcService(pg, runner, databases, new DatabaseCopier(pg, runner, databases, clock), peers).extension());
     AgentServer server =
         AgentServer.start(
             config.listenHost(), config.listenPort(), identity, authenticator, status, VERSION, extensions);
