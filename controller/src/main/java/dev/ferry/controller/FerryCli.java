@@ -1,5 +1,6 @@
 package dev.ferry.controller;
 
+import dev.ferry.controller.cli.DbCommand;
 import dev.ferry.controller.cli.ExitCodes;
 import dev.ferry.controller.cli.HostsCommand;
 import dev.ferry.controller.cli.PairCommand;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Spec;
       PairCommand.class,
       HostsCommand.class,
       StatusCommand.class,
+      DbCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FerryCli implements Callable<Integer> {
