@@ -63,7 +63,7 @@ final class PeerDumpSource implements DumpSource {
       context.cancel(null);
       throw new IOException("the source agent's dump did not start with a header");
     }
-    return new PeerDump(DatabaseProtos.fromProto(first.getHeader().getCounts()), responses);
+    return new PeerDump(responses);
   }
 
   @Override
@@ -88,20 +88,13 @@ final class PeerDumpSource implements DumpSource {
   }
 
   private final class PeerDump extends InputStream implements Dump {
-    private final DatabaseCounts before;
     private final Iterator<DumpDatabaseResponse> responses;
     private ByteString current = ByteString.EMPTY;
     private int position;
     private DatabaseCounts after;
 
-    PeerDump(DatabaseCounts before, Iterator<DumpDatabaseResponse> responses) {
-      this.before = before;
+    PeerDump(Iterator<DumpDatabaseResponse> responses) {
       this.responses = responses;
-    }
-
-    @Override
-    public DatabaseCounts countsBefore() {
-      return before;
     }
 
     @Override

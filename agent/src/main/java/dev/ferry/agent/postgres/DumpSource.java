@@ -21,9 +21,6 @@ public interface DumpSource extends AutoCloseable {
 
   /** One dump in flight. */
   interface Dump extends AutoCloseable {
-    /** The source's counts taken just before pg_dump started. */
-    DatabaseCounts countsBefore();
-
     /** The archive; EOF after its last byte, an IOException if the stream was cut. */
     InputStream archive();
 
