@@ -3,8 +3,11 @@
 #
 #   1. ferry db copy --from src --to dst   two local agents, mutual TLS, two clusters; includes
 #                                           preflight, verification (counts) and the swap
-#   2. pg_dump -Fc | pg_restore            the local pipe between the same two clusters
-#   3. the guide's way                     pg_dump -Fc -f FILE, then createdb and
+#   2. ferry db copy ... --jobs NCPU        the same, spooled on the target and restored in parallel
+#   3. pg_dump -Fc -Z1 | pg_restore        the local pipe doing exactly ferry's work (ferry dumps
+#                                           with -Z1): ferry / this = ferry's own overhead
+#   4. pg_dump -Fc | pg_restore            the local pipe as people type it (default compression)
+#   5. the guide's way                     pg_dump -Fc -f FILE, then createdb and
 #                                           pg_restore -j NCPU FILE (no network copy counted)
 #
 # It generates a Mastodon-shaped database of several hundred MB whose post text compresses like
@@ -121,7 +124,7 @@ echo "generated $((SIZE / 1048576)) MiB in $(secs "$t0" "$t1") s" >&2
 psql_as postgres src mastodon_production -c "CHECKPOINT;" >/dev/null
 
 # --- ferry: build, two agents, pair, copy ---
-if ! ls controller/target/ferry-controller-*-all.jar agent/target/ferry-agent-*-all.jar >/dev/null 2>&1; then
+if [[ -z "${FERRY_SKIP_BUILD:-}" ]]; then
   echo "building ferry (mvn package)..." >&2
   mvn -q -B -DskipTests package >&2
 fi
@@ -155,48 +158,69 @@ start_agent src src mastodon_production
 start_agent dst dst mastodon
 java_rss() { ps -o rss= --ppid "$1" -p "$1" | sort -n | tail -n1; }
 
-echo "1/3 ferry db copy..." >&2
+summary() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"][sys.argv[2]])' "$@"; }
+NCPU=$(nproc)
+
+echo "1/5 ferry db copy..." >&2
 t0=$(now)
 bin/ferry db copy --from src --to dst --json >"$WORK/ferry.json"
 t1=$(now)
 FERRY=$(secs "$t0" "$t1")
 RSS_SRC=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$AGENT_PID_src/status" 2>/dev/null || echo "?")
 RSS_DST=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$AGENT_PID_dst/status" 2>/dev/null || echo "?")
-BYTES=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["bytes_streamed"])' "$WORK/ferry.json")
-ROWS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["rows_verified"])' "$WORK/ferry.json")
+BYTES=$(summary "$WORK/ferry.json" bytes_streamed)
+ROWS=$(summary "$WORK/ferry.json" rows_verified)
+VERIFY=$(awk -v m="$(summary "$WORK/ferry.json" verify_millis)" 'BEGIN { printf "%.1f", m / 1000 }')
 
-echo "2/3 pg_dump -Fc | pg_restore..." >&2
+echo "2/5 ferry db copy --jobs $NCPU..." >&2
 t0=$(now)
-runuser -u postgres -- "$BIN/createdb" -h "$WORK/dst/run" -O mastodon -T template0 pipe_copy
-runuser -u mastodon -- "$BIN/pg_dump" -Fc -h "$WORK/src/run" -U mastodon -d mastodon_production \
-  | runuser -u postgres -- "$BIN/pg_restore" --no-owner --role=mastodon --exit-on-error -h "$WORK/dst/run" -U postgres -d pipe_copy
+bin/ferry db copy --from src --to dst --jobs "$NCPU" --json >"$WORK/ferry-jobs.json"
 t1=$(now)
+FERRY_JOBS=$(secs "$t0" "$t1")
+
+pipe() {  # DB [pg_dump options...]
+  local db="$1"; shift
+  runuser -u postgres -- "$BIN/createdb" -h "$WORK/dst/run" -O mastodon -T template0 "$db"
+  runuser -u mastodon -- "$BIN/pg_dump" -Fc "$@" -h "$WORK/src/run" -U mastodon -d mastodon_production \
+    | runuser -u postgres -- "$BIN/pg_restore" --no-owner --role=mastodon --exit-on-error -h "$WORK/dst/run" -U postgres -d "$db"
+}
+echo "3/5 pg_dump -Fc -Z1 | pg_restore..." >&2
+t0=$(now); pipe pipe_z1 -Z1; t1=$(now)
+PIPE_Z1=$(secs "$t0" "$t1")
+echo "4/5 pg_dump -Fc | pg_restore..." >&2
+t0=$(now); pipe pipe_copy; t1=$(now)
 PIPE=$(secs "$t0" "$t1")
 
-echo "3/3 the guide: pg_dump -Fc -f, then pg_restore -j $(nproc)..." >&2
+echo "5/5 the guide: pg_dump -Fc -f, then pg_restore -j $NCPU..." >&2
 mkdir -p "$WORK/guide" && chown mastodon "$WORK/guide"
 t0=$(now)
 runuser -u mastodon -- "$BIN/pg_dump" -Fc -h "$WORK/src/run" -U mastodon -d mastodon_production -f "$WORK/guide/backup.dump"
 t1=$(now)
 runuser -u postgres -- "$BIN/createdb" -h "$WORK/dst/run" -O mastodon -T template0 guide_copy
-runuser -u postgres -- "$BIN/pg_restore" -j "$(nproc)" --no-owner --role=mastodon -h "$WORK/dst/run" -U postgres -d guide_copy "$WORK/guide/backup.dump"
+runuser -u postgres -- "$BIN/pg_restore" -j "$NCPU" --no-owner --role=mastodon -h "$WORK/dst/run" -U postgres -d guide_copy "$WORK/guide/backup.dump"
 t2=$(now)
 GUIDE=$(secs "$t0" "$t2")
 GUIDE_DUMP=$(secs "$t0" "$t1")
 GUIDE_RESTORE=$(secs "$t1" "$t2")
+GUIDE_BYTES=$(stat -c %s "$WORK/guide/backup.dump")
 
-# The three copies must hold the same rows.
-for db in mastodon pipe_copy guide_copy; do
-  n=$(psql_as postgres dst "$db" -c "SELECT (SELECT count(*) FROM statuses) + (SELECT count(*) FROM favourites) + (SELECT count(*) FROM accounts);")
-  [[ "$n" == "$(psql_as postgres src mastodon_production -c "SELECT (SELECT count(*) FROM statuses) + (SELECT count(*) FROM favourites) + (SELECT count(*) FROM accounts);")" ]] \
-    || { echo "bench/db.sh: $db has $n rows, not the source's" >&2; exit 1; }
+# Every copy must hold the source's rows.
+count_sql="SELECT (SELECT count(*) FROM statuses) + (SELECT count(*) FROM favourites) + (SELECT count(*) FROM accounts);"
+expected=$(psql_as postgres src mastodon_production -c "$count_sql")
+for db in mastodon pipe_z1 pipe_copy guide_copy; do
+  n=$(psql_as postgres dst "$db" -c "$count_sql")
+  [[ "$n" == "$expected" ]] || { echo "bench/db.sh: $db has $n rows, not the source's $expected" >&2; exit 1; }
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
-echo "database:   $((SIZE / 1048576)) MiB on disk, archive $((BYTES / 1048576)) MiB (-Fc), $ROWS rows verified"
-echo "ferry db copy:                $FERRY s   (agents' peak RSS: source $RSS_SRC MiB, target $RSS_DST MiB)"
-echo "pg_dump -Fc | pg_restore:     $PIPE s"
-echo "guide (dump to file, -j $(nproc)):  $GUIDE s   (dump $GUIDE_DUMP s + restore $GUIDE_RESTORE s; no transfer counted)"
-echo "ratio ferry / pipe:  $(ratio "$FERRY" "$PIPE")   (goal <= 1.10)"
-echo "ratio ferry / guide: $(ratio "$FERRY" "$GUIDE")   (goal < 1)"
+echo "database:   $((SIZE / 1048576)) MiB on disk, $ROWS rows; archive $((BYTES / 1048576)) MiB at -Z1, $((GUIDE_BYTES / 1048576)) MiB at the default"
+echo "ferry db copy:                   $FERRY s   (of which verify $VERIFY s; agents' peak RSS: source $RSS_SRC MiB, target $RSS_DST MiB)"
+echo "ferry db copy --jobs $NCPU:          $FERRY_JOBS s"
+echo "pg_dump -Fc -Z1 | pg_restore:    $PIPE_Z1 s"
+echo "pg_dump -Fc | pg_restore:        $PIPE s"
+echo "guide (file, pg_restore -j $NCPU):   $GUIDE s   (dump $GUIDE_DUMP s + restore $GUIDE_RESTORE s; no transfer counted)"
+echo "ratio ferry / same pipe (-Z1):   $(ratio "$FERRY" "$PIPE_Z1")   (goal <= 1.10)"
+echo "ratio ferry / default pipe:      $(ratio "$FERRY" "$PIPE")"
+echo "ratio ferry / guide:             $(ratio "$FERRY" "$GUIDE")   (goal < 1)"
+echo "ratio ferry --jobs / guide:      $(ratio "$FERRY_JOBS" "$GUIDE")"

@@ -205,6 +205,10 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
         () -> {
           try (PeerDumpSource connected = PeerDumpSource.connect(peers, request.getSource())) {
             source.set(connected);
+            if (progress.cancelled()) {
+              // The controller left while the connection was being made: start nothing.
+              return;
+            }
             CopySummary summary =
                 copier.copy(connected, options, p -> progress.offer(CopyDatabaseResponse.newBuilder().setProgress(DatabaseProtos.toProto(p)).build()));
             progress.finish(CopyDatabaseResponse.newBuilder().setSummary(DatabaseProtos.toProto(summary)).build(), null);
@@ -286,6 +290,10 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
 
     synchronized void cancel() {
       closed = true;
+    }
+
+    synchronized boolean cancelled() {
+      return closed;
     }
 
     /** The last message (always sent: it is small and final), then the end of the call. */
