@@ -266,6 +266,38 @@ class DbCopyTest {
     }
   }
 
+  @Test
+  @Order(6)
+  void aSourceWrittenToDuringTheDumpFailsVerificationAndNothingIsSwapped() throws Exception {
+    Path writing = PgWrappers.writingAfterDump(sourcePg.bindir(), sourcePg.socketDir(), SOURCE_DB, "mastodon");
+    try (TestAgent busy = TestAgent.start(dir.resolve("busy"), dbConfig(sourcePg, SOURCE_DB, "mastodon", writing))) {
+      controller.pair("busy", busy);
+      String before = targetState();
+      String accounts = targetPg.psql(TARGET_DB, "SELECT count(*) FROM accounts;");
+
+      TestController.Run run = controller.run("db", "copy", "--from", "busy", "--to", "nixos");
+      assertEquals(1, run.exitCode(), run.err());
+      assertTrue(run.err().contains("verification failed, nothing was swapped: table public.accounts: 301 rows on the source, 300 rows on the target"),
+          run.err());
+      assertTrue(run.err().contains("sequence public.accounts_id_seq: at 5001 on the source, at 5000 on the target"), run.err());
+      assertEquals(before, targetState(), "the real target database is untouched");
+      assertEquals(accounts, targetPg.psql(TARGET_DB, "SELECT count(*) FROM accounts;"));
+      assertTrue(databases(targetPg).contains(STAGING), "the unverified copy stays in the staging database");
+    } finally {
+      PgWrappers.delete(writing);
+    }
+  }
+
+  @Test
+  @Order(7)
+  void usageMistakesExitTwo() {
+    assertEquals(2, controller.run("db", "copy", "--from", "ubuntu", "--to", "ubuntu").exitCode());
+    assertEquals(2, controller.run("db", "copy", "--from", "ubuntu", "--to", "nixos", "--jobs", "0").exitCode());
+    assertEquals(2, controller.run("db", "copy", "--from", "nowhere", "--to", "nixos").exitCode());
+    assertEquals(2, controller.run("db", "copy", "--from", "ubuntu").exitCode());
+    assertEquals(2, controller.run("db").exitCode());
+  }
+
   /** Waits until pg_restore has created tables in the staging database (the dump is flowing). */
   private void awaitStagingFilling() throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);

@@ -35,6 +35,19 @@ final class PgWrappers {
             + "'" + bindir.resolve("pg_dump") + "' \"$@\" | { head -c " + bytes + "; sleep 120; }\n");
   }
 
+  /**
+   * pg_dump runs normally, then a row is written to the source, as if Mastodon were still
+   * running: after pg_dump's snapshot, before the source counts itself.
+   */
+  static Path writingAfterDump(Path bindir, Path socketDir, String database, String role) throws IOException {
+    return withScript(bindir, "pg_dump",
+        "#!/bin/sh\n"
+            + "if [ \"$1\" = \"--version\" ]; then exec '" + bindir.resolve("pg_dump") + "' --version; fi\n"
+            + "'" + bindir.resolve("pg_dump") + "' \"$@\" || exit $?\n"
+            + "'" + bindir.resolve("psql") + "' -X -q -h '" + socketDir + "' -U " + role + " -d " + database
+            + " -c \"INSERT INTO accounts (username) VALUES ('written_during_the_dump')\" >/dev/null\n");
+  }
+
   private static Path withScript(Path bindir, String tool, String script) throws IOException {
     Path dir = Files.createTempDirectory(Path.of("/tmp"), "ferry-pgbin-");
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
