@@ -6,7 +6,6 @@ import dev.ferry.agent.postgres.CopyRefusedException;
 import dev.ferry.agent.postgres.CopySummary;
 import dev.ferry.agent.postgres.DatabaseCopier;
 import dev.ferry.agent.postgres.DatabaseCounts;
-import dev.ferry.agent.postgres.DatabaseFacts;
 import dev.ferry.agent.postgres.DatabaseInspector;
 import dev.ferry.agent.postgres.DumpProcess;
 import dev.ferry.agent.postgres.PgTools;
@@ -89,7 +88,9 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
   @Override
   public void countDatabase(CountDatabaseRequest request, StreamObserver<CountDatabaseResponse> responses) {
     try {
-      requireDatabase();
+      if (!inspector.databaseExists()) {
+        throw new IllegalStateException("database " + pg.database().name() + " does not exist on this host");
+      }
       responses.onNext(CountDatabaseResponse.newBuilder().setCounts(DatabaseProtos.toProto(inspector.counts())).build());
       responses.onCompleted();
     } catch (Exception e) {
@@ -114,10 +115,12 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
     workers.execute(
         () -> {
           try {
-            DatabaseFacts facts = requireDatabase();
+            if (!inspector.databaseExists()) {
+              throw new IllegalStateException("database " + pg.database().name() + " does not exist on this host");
+            }
             gate.awaitReady(responses);
             responses.onNext(
-                DumpDatabaseResponse.newBuilder().setHeader(DumpHeader.newBuilder().setFacts(DatabaseProtos.toProto(facts))).build());
+                DumpDatabaseResponse.newBuilder().setHeader(DumpHeader.newBuilder().setDatabaseName(pg.database().name())).build());
             long bytes = 0;
             try (DumpProcess dump = DumpProcess.start(pg, runner)) {
               running.set(dump);
@@ -223,17 +226,6 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
             progress.finish(null, Statuses.toStatus(e));
           }
         });
-  }
-
-  private DatabaseFacts requireDatabase() {
-    DatabaseFacts facts = inspector.describe();
-    if (!facts.errors().isEmpty()) {
-      throw new IllegalStateException(String.join("; ", facts.errors()));
-    }
-    if (!facts.databaseExists()) {
-      throw new IllegalStateException("database " + facts.databaseName() + " does not exist on this host");
-    }
-    return facts;
   }
 
   /** Lets a worker thread wait until the stream can take another message, without spinning. */

@@ -142,6 +142,13 @@ public class DatabaseInspector {
         systemd ? activeUnits(errors) : List.of(), errors);
   }
 
+  /** Whether the layout's database exists (one query; {@link #describe()} tells more). */
+  public boolean databaseExists() throws CommandFailedException {
+    return "t".equals(
+        pg.superuserQuery("postgres", "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db');\n",
+            Map.of("db", pg.database().name())).strip());
+  }
+
   /** Which of {@code roles} exist on this server. */
   public Set<String> existingRoles(List<String> roles) throws CommandFailedException {
     Set<String> found = new HashSet<>();
