@@ -9,7 +9,6 @@ import dev.ferry.agent.postgres.DatabaseCounts;
 import dev.ferry.agent.postgres.DatabaseInspector;
 import dev.ferry.agent.postgres.DumpProcess;
 import dev.ferry.agent.postgres.PgTools;
-import dev.ferry.agent.postgres.Problem;
 import dev.ferry.agent.process.ProcessRunner;
 import dev.ferry.proto.v1.CheckCopyRequest;
 import dev.ferry.proto.v1.CheckCopyResponse;
@@ -29,7 +28,6 @@ import dev.ferry.proto.v1.Operation;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.InputStream;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -167,11 +165,11 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
         throw new IllegalArgumentException("the source's facts are required (read them with DescribeDatabase on the source)");
       }
       CopyOptions options = DatabaseProtos.fromProto(request.getOptions());
-      List<Problem> problems = copier.check(DatabaseProtos.fromProto(request.getSource()), options);
+      DatabaseCopier.Check check = copier.check(DatabaseProtos.fromProto(request.getSource()), options);
       responses.onNext(
           CheckCopyResponse.newBuilder()
-              .addAllProblems(problems.stream().map(DatabaseProtos::toProto).toList())
-              .setTarget(DatabaseProtos.toProto(inspector.describe()))
+              .addAllProblems(check.problems().stream().map(DatabaseProtos::toProto).toList())
+              .setTarget(DatabaseProtos.toProto(check.target()))
               .build());
       responses.onCompleted();
     } catch (Exception e) {

@@ -47,9 +47,13 @@ public final class DatabaseCopier {
     this.clock = clock;
   }
 
+  /** The preflight's problems and the target's facts they were found with. */
+  public record Check(List<Problem> problems, DatabaseFacts target) {}
+
   /** The preflight alone, against facts the source reported. Changes nothing. */
-  public List<Problem> check(DatabaseFacts source, CopyOptions options) throws CommandFailedException {
-    return CopyPreflight.check(source, inspector.describe(), inspector.existingRoles(source.grantees()), options);
+  public Check check(DatabaseFacts source, CopyOptions options) throws CommandFailedException {
+    DatabaseFacts target = inspector.describe();
+    return new Check(CopyPreflight.check(source, target, inspector.existingRoles(source.grantees()), options), target);
   }
 
   public CopySummary copy(DumpSource source, CopyOptions options, Consumer<CopyProgress> progress)
