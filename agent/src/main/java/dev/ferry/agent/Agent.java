@@ -13,7 +13,10 @@ import dev.ferry.agent.services.ServiceControl;
 import dev.ferry.agent.tootctl.Tootctl;
 import dev.ferry.agent.grpc.MediaGrpcService;
 import java.util.Optional;
+import dev.ferry.agent.grpc.DatabaseGrpcService;
 import dev.ferry.agent.grpc.PeerConnector;
+import dev.ferry.agent.postgres.DatabaseCopier;
+import dev.ferry.agent.postgres.DatabaseInspector;
 import dev.ferry.agent.postgres.PgTools;
 import dev.ferry.agent.process.ProcessRunner;
 import dev.ferry.agent.services.Systemctl;
@@ -58,6 +61,9 @@ public final class Agent implements AutoCloseable {
     extensions.add(hostService(config, runner, systemctl, peers, clock));
     MediaGrpcService media = new MediaGrpcService(config.layout(), peers, root -> flushToDisk(runner, root), clock);
     extensions.add(media.extension());
+    DatabaseInspector databases = new DatabaseInspector(pg, runner, systemctl, config.layout().units());
+    extensions.add(
+        new DatabaseGrpcService(pg, runner, databases, new DatabaseCopier(pg, runner, databases, clock), peers).extension());
     AgentServer server =
         AgentServer.start(
             config.listenHost(), config.listenPort(), identity, authenticator, status, VERSION,

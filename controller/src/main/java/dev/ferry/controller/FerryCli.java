@@ -1,5 +1,6 @@
 package dev.ferry.controller;
 
+import dev.ferry.controller.cli.DbCommand;
 import dev.ferry.controller.cli.ExitCodes;
 import dev.ferry.controller.cli.HostsCommand;
 import dev.ferry.controller.cli.MediaCommand;
@@ -42,6 +43,7 @@ import picocli.CommandLine.Spec;
       TootctlCommand.class,
       RedisCommand.class,
       MediaCommand.class,
+      DbCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FerryCli implements Callable<Integer> {

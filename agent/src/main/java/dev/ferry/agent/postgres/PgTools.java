@@ -158,4 +158,35 @@ public class PgTools {
             "-d",
             dbname));
   }
+
+  /**
+   * {@code pg_dump -Fc} of the layout's database to stdout, as the Mastodon OS user connecting
+   * as the role of the same name (peer authentication), like the official guide. Compression
+   * level 1 rather than the default: on a stream the single-threaded gzip is the bottleneck,
+   * and level 1 keeps most of the size reduction for a fraction of the CPU (bench/db.sh).
+   */
+  public List<String> dumpArgv() {
+    return runner.asUser(
+        database.role(),
+        List.of(tool("pg_dump"), "-Fc", "-Z1", "-h", database.socketDir().toString(), "-p", Integer.toString(database.port()),
+            "-U", database.role(), "-d", database.name()));
+  }
+
+  /**
+   * pg_restore into {@code targetDb} as the superuser (peer auth), switching to {@code role} so
+   * every object belongs to it; stops at the first error. Reads stdin unless {@code archive} is
+   * given (needed for {@code jobs > 1}). Verbose, so progress can be followed on stderr.
+   */
+  public List<String> restoreArgv(String targetDb, String role, int jobs, Optional<Path> archive) {
+    List<String> argv =
+        new ArrayList<>(
+            List.of(tool("pg_restore"), "--no-owner", "--role=" + role, "--exit-on-error", "--verbose",
+                "-h", database.socketDir().toString(), "-p", Integer.toString(database.port()),
+                "-U", database.superuser(), "-d", targetDb));
+    if (jobs > 1) {
+      argv.add("--jobs=" + jobs);
+    }
+    archive.ifPresent(path -> argv.add(path.toString()));
+    return runner.asUser(database.superuser(), argv);
+  }
 }

@@ -1,0 +1,304 @@
+package dev.ferry.agent.postgres;
+
+import dev.ferry.agent.layout.DatabaseSettings;
+import dev.ferry.agent.postgres.CopyProgress.Phase;
+import dev.ferry.agent.process.CommandFailedException;
+import dev.ferry.agent.process.ProcessRunner;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+
+/**
+ * The target side of a database copy: preflight, a fresh staging database, the dump streamed
+ * straight into pg_restore (or spooled for a parallel restore), verification against the
+ * source's counts, then the swap. The real database is only touched by the swap, which renames
+ * it aside; nothing but this copier's own staging database is ever dropped.
+ */
+public final class DatabaseCopier {
+  private static final Logger logger = Logger.getLogger(DatabaseCopier.class.getName());
+  /** Within the 64 KiB–1 MiB range that suits both pipes and gRPC messages. */
+  static final int CHUNK = 256 * 1024;
+  private static final long PROGRESS_EVERY_MILLIS = 250;
+  private static final DateTimeFormatter STAMP =
+      DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss").withZone(ZoneOffset.UTC);
+
+  private final PgTools pg;
+  private final ProcessRunner runner;
+  private final DatabaseInspector inspector;
+  private final Clock clock;
+
+  public DatabaseCopier(PgTools pg, ProcessRunner runner, DatabaseInspector inspector, Clock clock) {
+    this.pg = pg;
+    this.runner = runner;
+    this.inspector = inspector;
+    this.clock = clock;
+  }
+
+  /** The preflight's problems and the target's facts they were found with. */
+  public record Check(List<Problem> problems, DatabaseFacts target) {}
+
+  /** The preflight alone, against facts the source reported. Changes nothing. */
+  public Check check(DatabaseFacts source, CopyOptions options) throws CommandFailedException {
+    DatabaseFacts target = inspector.describe();
+    return new Check(CopyPreflight.check(source, target, inspector.existingRoles(source.grantees()), options), target);
+  }
+
+  public CopySummary copy(DumpSource source, CopyOptions options, Consumer<CopyProgress> progress)
+      throws CopyRefusedException, CopyAbortedException, CommandFailedException, IOException {
+    long started = clock.millis();
+    DatabaseSettings db = pg.database();
+    progress.accept(new CopyProgress(Phase.PREFLIGHT, 0, 0, 0, ""));
+    DatabaseFacts sourceFacts = source.describe();
+    DatabaseFacts targetFacts = inspector.describe();
+    List<Problem> problems =
+        CopyPreflight.check(sourceFacts, targetFacts, inspector.existingRoles(sourceFacts.grantees()), options);
+    if (problems.stream().anyMatch(p -> p.blocks(options.yes()))) {
+      throw new CopyRefusedException(problems);
+    }
+    String staging = targetFacts.stagingName();
+    boolean removedLeftover = false;
+    if (targetFacts.stagingExists()) {
+      progress.accept(new CopyProgress(Phase.CLEANUP, 0, 0, 0,
+          "removing the staging database " + staging + " left by an earlier, cut run"));
+      dropStaging(staging);
+      removedLeftover = true;
+    }
+    createStaging(staging, db.role(), sourceFacts.encoding());
+    Transfer transfer;
+    try (DumpSource.Dump dump = source.open()) {
+      transfer =
+          options.parallel()
+              ? spoolAndRestore(dump, staging, options.jobs(), sourceFacts.tableCount(), Path.of(targetFacts.dataDirectory()), progress)
+              : streamIntoRestore(dump, staging, sourceFacts.tableCount(), progress);
+      // Counted by the source after its dump: equal counts also mean nothing wrote to it since
+      // pg_dump's snapshot.
+      DatabaseCounts after = dump.countsAfter();
+      progress.accept(new CopyProgress(Phase.VERIFYING, transfer.bytes(), transfer.tables(), sourceFacts.tableCount(), ""));
+      long verifyStart = clock.millis();
+      DatabaseCounts restored = inspector.counts(staging);
+      List<String> differences = after.differences(restored, "source", "target");
+      if (!differences.isEmpty()) {
+        throw aborted(staging, "verification failed, nothing was swapped: " + summarize(differences)
+            + " (if something wrote to the source during the dump, stop Mastodon there and run the copy again)", null);
+      }
+      long verifyMillis = clock.millis() - verifyStart;
+      progress.accept(new CopyProgress(Phase.SWAPPING, transfer.bytes(), transfer.tables(), sourceFacts.tableCount(), ""));
+      long swapStart = clock.millis();
+      Optional<String> aside = swap(db.name(), staging);
+      long swapMillis = clock.millis() - swapStart;
+      String hint =
+          aside.map(name -> "once satisfied with the copy, drop the old database: sudo -u " + db.superuser() + " dropdb " + name)
+              .orElse("");
+      return new CopySummary(db.name(), aside, transfer.bytes(), restored.tableRows().size(), restored.totalRows(),
+          restored.sequenceCount(), transfer.streamMillis(), transfer.restoreMillis(), verifyMillis, swapMillis,
+          clock.millis() - started, options.jobs(), removedLeftover, hint,
+          problems.stream().filter(p -> !p.blocks(options.yes())).toList());
+    }
+  }
+
+  /** What moving the archive took. */
+  record Transfer(long bytes, int tables, long streamMillis, long restoreMillis) {}
+
+  private Transfer streamIntoRestore(DumpSource.Dump dump, String staging, int tablesTotal, Consumer<CopyProgress> progress)
+      throws CopyAbortedException, CommandFailedException {
+    RestoreProcess restore = RestoreProcess.start(runner, pg.restoreArgv(staging, pg.database().role(), 1, Optional.empty()));
+    long start = clock.millis();
+    long bytes = 0;
+    long lastReport = 0;
+    byte[] buffer = new byte[CHUNK];
+    try (restore) {
+      InputStream in = dump.archive();
+      OutputStream out = restore.stdin();
+      while (true) {
+        int n;
+        try {
+          n = in.read(buffer);
+        } catch (IOException e) {
+          throw aborted(staging, "the stream from the source was cut after " + bytes + " bytes (" + e.getMessage() + ")", e);
+        }
+        if (n < 0) {
+          break;
+        }
+        try {
+          out.write(buffer, 0, n);
+        } catch (IOException e) {
+          // pg_restore stopped reading: it failed; its exit says why.
+          restore.awaitExit();
+          throw aborted(staging, restore.failure(), null);
+        }
+        bytes += n;
+        long now = clock.millis();
+        if (now - lastReport >= PROGRESS_EVERY_MILLIS) {
+          lastReport = now;
+          progress.accept(new CopyProgress(Phase.STREAMING, bytes, restore.tablesRestored(), tablesTotal, ""));
+        }
+      }
+      long streamed = clock.millis();
+      try {
+        out.close();
+      } catch (IOException e) {
+        // Reported through pg_restore's exit below.
+      }
+      progress.accept(new CopyProgress(Phase.RESTORING, bytes, restore.tablesRestored(), tablesTotal, ""));
+      if (restore.awaitExit() != 0) {
+        throw aborted(staging, restore.failure(), null);
+      }
+      return new Transfer(bytes, restore.tablesRestored(), streamed - start, clock.millis() - streamed);
+    }
+  }
+
+  private Transfer spoolAndRestore(
+      DumpSource.Dump dump, String staging, int jobs, int tablesTotal, Path dataDirectory, Consumer<CopyProgress> progress)
+      throws CopyAbortedException, CommandFailedException, IOException {
+    Path dir = DatabaseInspector.spoolDir(dataDirectory);
+    UserPrincipal superuser =
+        dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(pg.database().superuser());
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    Files.setOwner(dir, superuser);
+    Path file = dir.resolve(staging + ".dump");
+    long start = clock.millis();
+    long bytes = 0;
+    long lastReport = 0;
+    try {
+      try (OutputStream out =
+          Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        Files.setOwner(file, superuser);
+        byte[] buffer = new byte[CHUNK];
+        InputStream in = dump.archive();
+        while (true) {
+          int n;
+          try {
+            n = in.read(buffer);
+          } catch (IOException e) {
+            throw aborted(staging, "the stream from the source was cut after " + bytes + " bytes (" + e.getMessage() + ")", e);
+          }
+          if (n < 0) {
+            break;
+          }
+          out.write(buffer, 0, n);
+          bytes += n;
+          long now = clock.millis();
+          if (now - lastReport >= PROGRESS_EVERY_MILLIS) {
+            lastReport = now;
+            progress.accept(new CopyProgress(Phase.STREAMING, bytes, 0, tablesTotal, "spooling for a parallel restore"));
+          }
+        }
+      }
+      long streamed = clock.millis();
+      RestoreProcess restore = RestoreProcess.start(runner, pg.restoreArgv(staging, pg.database().role(), jobs, Optional.of(file)));
+      try (restore) {
+        restore.stdin().close();
+        while (!restore.waitFor(PROGRESS_EVERY_MILLIS)) {
+          progress.accept(new CopyProgress(Phase.RESTORING, bytes, restore.tablesRestored(), tablesTotal, ""));
+        }
+        if (restore.awaitExit() != 0) {
+          throw aborted(staging, restore.failure(), null);
+        }
+        return new Transfer(bytes, restore.tablesRestored(), streamed - start, clock.millis() - streamed);
+      }
+    } finally {
+      // The spool is only a copy of what the source still has.
+      Files.deleteIfExists(file);
+    }
+  }
+
+  private void createStaging(String staging, String role, String encoding) throws CommandFailedException {
+    pg.superuserQuery("postgres",
+        "CREATE DATABASE :\"staging\" OWNER :\"role\" TEMPLATE template0"
+            + (encoding.isEmpty() ? "" : " ENCODING :'encoding'") + ";\n",
+        encoding.isEmpty() ? Map.of("staging", staging, "role", role) : Map.of("staging", staging, "role", role, "encoding", encoding));
+  }
+
+  /** Drops the copier's own staging database, and only that: its name is fixed by the real one's. */
+  private void dropStaging(String staging) throws CommandFailedException {
+    if (!staging.endsWith("_ferry_staging")) {
+      throw new IllegalStateException("refusing to drop " + staging + ": not a ferry staging database");
+    }
+    pg.superuserQuery("postgres",
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'staging' AND pid <> pg_backend_pid();\n"
+            + "DROP DATABASE IF EXISTS :\"staging\";\n",
+        Map.of("staging", staging));
+  }
+
+  /** Renames the real database aside (if any), then the staging database into its place. */
+  private Optional<String> swap(String name, String staging) throws CommandFailedException {
+    boolean exists =
+        "t".equals(pg.superuserQuery("postgres", "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db');\n",
+            Map.of("db", name)).strip());
+    Optional<String> aside = Optional.empty();
+    if (exists) {
+      String candidate = asideName(name);
+      try {
+        // No new sessions between terminating the old ones and the rename.
+        pg.superuserQuery("postgres",
+            "ALTER DATABASE :\"db\" ALLOW_CONNECTIONS false;\n"
+                + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();\n"
+                + "ALTER DATABASE :\"db\" RENAME TO :\"aside\";\n"
+                + "ALTER DATABASE :\"aside\" ALLOW_CONNECTIONS true;\n",
+            Map.of("db", name, "aside", candidate));
+      } catch (CommandFailedException e) {
+        restoreConnections(name);
+        throw e;
+      }
+      aside = Optional.of(candidate);
+      logger.info("renamed " + name + " aside to " + candidate);
+    }
+    try {
+      pg.superuserQuery("postgres", "ALTER DATABASE :\"staging\" RENAME TO :\"db\";\n", Map.of("staging", staging, "db", name));
+    } catch (CommandFailedException e) {
+      if (aside.isPresent()) {
+        pg.superuserQuery("postgres", "ALTER DATABASE :\"aside\" RENAME TO :\"db\";\n", Map.of("aside", aside.get(), "db", name));
+      }
+      throw e;
+    }
+    return aside;
+  }
+
+  private void restoreConnections(String name) {
+    try {
+      pg.superuserQuery("postgres", "ALTER DATABASE :\"db\" ALLOW_CONNECTIONS true;\n", Map.of("db", name));
+    } catch (CommandFailedException e) {
+      logger.warning("could not re-allow connections to " + name + ": " + e.getMessage());
+    }
+  }
+
+  /** {@code <name>_before_ferry_<UTC timestamp>}, with a counter if that exists already. */
+  private String asideName(String name) throws CommandFailedException {
+    String base = DatabaseInspector.fit(name, "_before_ferry_" + STAMP.format(clock.instant()));
+    String candidate = base;
+    for (int i = 2; ; i++) {
+      boolean taken =
+          "t".equals(pg.superuserQuery("postgres", "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db');\n",
+              Map.of("db", candidate)).strip());
+      if (!taken) {
+        return candidate;
+      }
+      candidate = DatabaseInspector.fit(name, "_before_ferry_" + STAMP.format(clock.instant()) + "_" + i);
+    }
+  }
+
+  private static CopyAbortedException aborted(String staging, String why, Throwable cause) {
+    return new CopyAbortedException(why + ". The real database was not touched; the partial copy is in the staging database "
+        + staging + ", which the next run removes before starting again", cause);
+  }
+
+  private static String summarize(List<String> lines) {
+    int shown = Math.min(lines.size(), 5);
+    return String.join("; ", lines.subList(0, shown)) + (lines.size() > shown ? "; and " + (lines.size() - shown) + " more" : "");
+  }
+}

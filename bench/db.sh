@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Benchmark: `ferry db copy` against the real alternatives, on the same data in the same run.
+#
+#   1. ferry db copy --from src --to dst   two local agents, mutual TLS, two clusters; includes
+#                                           preflight, verification (counts) and the swap
+#   2. ferry db copy ... --jobs NCPU        the same, spooled on the target and restored in parallel
+#   3. pg_dump -Fc -Z1 | pg_restore        the local pipe doing exactly ferry's work (ferry dumps
+#                                           with -Z1): ferry / this = ferry's own overhead
+#   4. pg_dump -Fc | pg_restore            the local pipe as people type it (default compression)
+#   5. the guide's way                     pg_dump -Fc -f FILE, then createdb and
+#                                           pg_restore -j NCPU FILE (no network copy counted)
+#
+# It generates a Mastodon-shaped database of several hundred MB whose post text compresses like
+# real posts (words from a Zipf-like vocabulary, HTML paragraphs, mentions, links), starts two
+# throwaway clusters (initdb/pg_ctl as postgres, Unix sockets only) and prints the ratios.
+# Needs root and PostgreSQL; builds ferry's jars with `mvn package` if missing.
+#
+#   bench/db.sh            # SCALE=1: about 500 MB on disk
+#   SCALE=0.2 bench/db.sh  # quicker
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+ROOT=$PWD
+SCALE="${SCALE:-1}"
+BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+WORK="$(mktemp -d /tmp/ferry-bench-db.XXXXXX)"
+chmod 755 "$WORK"
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for c in src dst; do
+    [[ -f "$WORK/$c/data/postmaster.pid" ]] && runuser -u postgres -- "$BIN/pg_ctl" -D "$WORK/$c/data" -m immediate -w stop >/dev/null 2>&1 || true
+  done
+  rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
+
+id -u postgres >/dev/null 2>&1 || useradd --system --user-group --no-create-home postgres
+id -u mastodon >/dev/null 2>&1 || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin mastodon
+
+start_cluster() {  # NAME
+  local dir="$WORK/$1"
+  mkdir -p "$dir/run" && chown -R postgres:postgres "$dir"
+  runuser -u postgres -- "$BIN/initdb" -D "$dir/data" -U postgres --auth-local=peer --auth-host=reject -E UTF8 --locale=C.UTF-8 >/dev/null
+  runuser -u postgres -- "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir/run -p 5432 -c listen_addresses='' -c fsync=off -c max_wal_size=2GB -c maintenance_work_mem=256MB" start >/dev/null
+  runuser -u postgres -- "$BIN/psql" -X -q -h "$dir/run" -d postgres -c "CREATE ROLE mastodon LOGIN;"
+}
+psql_as() {  # USER CLUSTER DB [psql args...]
+  local user="$1" cluster="$2" db="$3"; shift 3
+  runuser -u "$user" -- "$BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$WORK/$cluster/run" -U "$user" -d "$db" "$@"
+}
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+echo "bench/db.sh: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, PostgreSQL $("$BIN/pg_dump" --version | awk '{print $3}'), SCALE=$SCALE" >&2
+start_cluster src
+start_cluster dst
+runuser -u postgres -- "$BIN/createdb" -h "$WORK/src/run" -O mastodon -T template0 mastodon_production
+
+echo "generating the database..." >&2
+t0=$(now)
+POSTS=$(awk -v s="$SCALE" 'BEGIN { printf "%d", 1000000 * s }')
+FAVS=$(awk -v s="$SCALE" 'BEGIN { printf "%d", 2000000 * s }')
+psql_as mastodon src mastodon_production -v posts="$POSTS" -v favs="$FAVS" >/dev/null <<'SQL'
+CREATE TYPE account_kind AS ENUM ('person', 'bot', 'group');
+CREATE TABLE accounts (id bigserial PRIMARY KEY, username text NOT NULL UNIQUE, domain text,
+  kind account_kind NOT NULL DEFAULT 'person', note text, fields jsonb, created_at timestamp NOT NULL DEFAULT now());
+CREATE TABLE statuses (id bigint PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id),
+  uri text, text text NOT NULL, language text, tags text[], created_at timestamp NOT NULL, updated_at timestamp NOT NULL);
+CREATE INDEX index_statuses_on_account_id_id ON statuses (account_id, id DESC);
+CREATE TABLE favourites (id bigserial PRIMARY KEY, account_id bigint NOT NULL REFERENCES accounts (id),
+  status_id bigint NOT NULL REFERENCES statuses (id), created_at timestamp NOT NULL);
+CREATE INDEX index_favourites_on_status_id ON favourites (status_id);
+
+-- A vocabulary of 20000 pronounceable words; posts pick them with a Zipf-like skew
+-- (power of random), like natural language, so gzip sees text that compresses like posts.
+CREATE TEMP TABLE words AS
+  SELECT i AS id, string_agg(substr('bcdfghjklmnprstvwz', 1 + (abs(hashtext(i || ':' || g)) % 18), 1)
+                             || substr('aeiouaeiy', 1 + (abs(hashtext(g || '/' || i)) % 9), 1), '') AS w
+  FROM generate_series(0, 19999) i, generate_series(1, 2 + i % 4) g GROUP BY i;
+CREATE TEMP TABLE sentences AS
+  SELECT s AS id, initcap(string_agg(w.w, ' ' ORDER BY k)) || (ARRAY['.', '!', '?', '.'])[1 + s % 4] AS t
+  FROM generate_series(0, 199999) s
+  CROSS JOIN LATERAL generate_series(1, 6 + s % 9) k
+  JOIN words w ON w.id = floor(power(abs(hashtext(s || '-' || k)) / 2147483648.0, 3) * 20000)::int
+  GROUP BY s;
+CREATE INDEX ON sentences (id);
+ANALYZE sentences;
+
+INSERT INTO accounts (username, domain, kind, note, fields, created_at)
+SELECT 'user' || i, CASE WHEN i % 3 = 0 THEN 'remote' || (i % 97) || '.example' END,
+       (ARRAY['person', 'bot', 'group']::account_kind[])[1 + i % 3], '<p>Hello, I am user ' || i || '</p>',
+       jsonb_build_array(jsonb_build_object('name', 'Website', 'value', 'https://example.com/~u' || i)),
+       now() - (i || ' minutes')::interval
+FROM generate_series(1, 50000) i;
+
+INSERT INTO statuses (id, account_id, uri, text, language, tags, created_at, updated_at)
+SELECT (1700000000000 + i * 1000) << 16 | (i & 65535), 1 + (i * 7919) % 50000,
+       CASE WHEN i % 3 = 0 THEN 'https://remote' || (i % 97) || '.example/statuses/' || i END,
+       '<p>' || CASE WHEN i % 5 = 0 THEN '<span class="h-card"><a href="https://example.com/@user' || (i % 50000)
+                 || '" class="u-url mention">@<span>user' || (i % 50000) || '</span></a></span> ' ELSE '' END
+       || a.t || ' ' || b.t || CASE WHEN i % 2 = 0 THEN ' ' || c.t ELSE '' END
+       || CASE WHEN i % 7 = 0 THEN ' <a href="https://news.example/article/' || i || '" rel="nofollow noopener">news.example/article/' || i || '</a>' ELSE '' END
+       || '</p>',
+       (ARRAY['en', 'de', 'fr', 'ja', 'en', 'en'])[1 + i % 6],
+       CASE WHEN i % 4 = 0 THEN ARRAY['tag' || (i % 300)] END,
+       now() - (i || ' seconds')::interval, now() - (i || ' seconds')::interval
+FROM generate_series(1::bigint, :posts) i
+JOIN sentences a ON a.id = (i * 31) % 200000
+JOIN sentences b ON b.id = (i * 7717 + 13) % 200000
+JOIN sentences c ON c.id = (i * 104729 + 7) % 200000;
+
+INSERT INTO favourites (account_id, status_id, created_at)
+SELECT 1 + (i * 13) % 50000, ((1700000000000 + (1 + (i * 48271) % :posts) * 1000) << 16) | ((1 + (i * 48271) % :posts) & 65535),
+       now() - (i || ' seconds')::interval
+FROM generate_series(1::bigint, :favs) i;
+SELECT setval('favourites_id_seq', :favs + 1000);
+CREATE MATERIALIZED VIEW account_summaries AS SELECT account_id, count(*) AS statuses_count FROM statuses GROUP BY account_id;
+SQL
+t1=$(now)
+SIZE=$(psql_as postgres src postgres -c "SELECT pg_database_size('mastodon_production');")
+echo "generated $((SIZE / 1048576)) MiB in $(secs "$t0" "$t1") s" >&2
+psql_as postgres src mastodon_production -c "CHECKPOINT;" >/dev/null
+
+# --- ferry: build, two agents, pair, copy ---
+if [[ -z "${FERRY_SKIP_BUILD:-}" ]]; then
+  echo "building ferry (mvn package)..." >&2
+  mvn -q -B -DskipTests package >&2
+fi
+export FERRY_HOME="$WORK/controller"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_agent() {  # NAME CLUSTER DBNAME
+  local name="$1" cluster="$2" db="$3" port; port=$(free_port)
+  mkdir -p "$WORK/agent-$name"
+  cat > "$WORK/agent-$name/agent.conf" <<EOF
+listen = 127.0.0.1:$port
+state_dir = $WORK/agent-$name/state
+layout = none
+db.host = $WORK/$cluster/run
+db.port = 5432
+db.name = $db
+db.role = mastodon
+pg.bindir = $BIN
+EOF
+  local code
+  code=$(bin/ferry-agent init --config "$WORK/agent-$name/agent.conf" | awk '/pairing code:/ {print $3}')
+  bin/ferry-agent run --config "$WORK/agent-$name/agent.conf" >"$WORK/agent-$name/log" 2>&1 &
+  PIDS+=($!)
+  eval "AGENT_PID_$name=$!"
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.2
+  done
+  bin/ferry pair "$name" "127.0.0.1:$port" --code "$code" >/dev/null
+}
+start_agent src src mastodon_production
+start_agent dst dst mastodon
+java_rss() { ps -o rss= --ppid "$1" -p "$1" | sort -n | tail -n1; }
+
+summary() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"][sys.argv[2]])' "$@"; }
+NCPU=$(nproc)
+
+# The machine is shared: each method runs twice, alternating, and the faster run counts.
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
+run_ferry() {  # JSON [options...]
+  local json="$1"; shift
+  local t0; t0=$(now)
+  bin/ferry db copy --from src --to dst --json "$@" >"$json"
+  secs "$t0" "$(now)"
+}
+echo "1/5 ferry db copy (twice)..." >&2
+FERRY_A=$(run_ferry "$WORK/ferry.json")
+RSS_SRC=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$AGENT_PID_src/status" 2>/dev/null || echo "?")
+RSS_DST=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$AGENT_PID_dst/status" 2>/dev/null || echo "?")
+BYTES=$(summary "$WORK/ferry.json" bytes_streamed)
+ROWS=$(summary "$WORK/ferry.json" rows_verified)
+VERIFY=$(awk -v m="$(summary "$WORK/ferry.json" verify_millis)" 'BEGIN { printf "%.1f", m / 1000 }')
+
+echo "2/5 ferry db copy --jobs $NCPU (twice)..." >&2
+FERRY_JOBS_A=$(run_ferry "$WORK/ferry-jobs.json" --jobs "$NCPU")
+
+pipe() {  # DB [pg_dump options...]
+  local db="$1"; shift
+  runuser -u postgres -- "$BIN/createdb" -h "$WORK/dst/run" -O mastodon -T template0 "$db"
+  runuser -u mastodon -- "$BIN/pg_dump" -Fc "$@" -h "$WORK/src/run" -U mastodon -d mastodon_production \
+    | runuser -u postgres -- "$BIN/pg_restore" --no-owner --role=mastodon --exit-on-error -h "$WORK/dst/run" -U postgres -d "$db"
+}
+echo "3/5 pg_dump -Fc -Z1 | pg_restore (twice)..." >&2
+t0=$(now); pipe pipe_z1 -Z1; t1=$(now)
+PIPE_Z1_A=$(secs "$t0" "$t1")
+echo "4/5 pg_dump -Fc | pg_restore (twice)..." >&2
+t0=$(now); pipe pipe_copy; t1=$(now)
+PIPE_A=$(secs "$t0" "$t1")
+# Second round, in the other order.
+t0=$(now); pipe pipe_copy2; t1=$(now)
+PIPE=$(best "$PIPE_A" "$(secs "$t0" "$t1")")
+t0=$(now); pipe pipe_z1b -Z1; t1=$(now)
+PIPE_Z1=$(best "$PIPE_Z1_A" "$(secs "$t0" "$t1")")
+FERRY_JOBS=$(best "$FERRY_JOBS_A" "$(run_ferry "$WORK/ferry-jobs2.json" --jobs "$NCPU")")
+FERRY=$(best "$FERRY_A" "$(run_ferry "$WORK/ferry2.json")")
+STREAM=$(awk -v m="$(summary "$WORK/ferry2.json" stream_millis)" 'BEGIN { printf "%.1f", m / 1000 }')
+RESTORE=$(awk -v m="$(summary "$WORK/ferry2.json" restore_millis)" 'BEGIN { printf "%.1f", m / 1000 }')
+TOTAL=$(awk -v m="$(summary "$WORK/ferry2.json" total_millis)" 'BEGIN { printf "%.1f", m / 1000 }')
+
+echo "5/5 the guide: pg_dump -Fc -f, then pg_restore -j $NCPU..." >&2
+mkdir -p "$WORK/guide" && chown mastodon "$WORK/guide"
+t0=$(now)
+runuser -u mastodon -- "$BIN/pg_dump" -Fc -h "$WORK/src/run" -U mastodon -d mastodon_production -f "$WORK/guide/backup.dump"
+t1=$(now)
+runuser -u postgres -- "$BIN/createdb" -h "$WORK/dst/run" -O mastodon -T template0 guide_copy
+runuser -u postgres -- "$BIN/pg_restore" -j "$NCPU" --no-owner --role=mastodon -h "$WORK/dst/run" -U postgres -d guide_copy "$WORK/guide/backup.dump"
+t2=$(now)
+GUIDE=$(secs "$t0" "$t2")
+GUIDE_DUMP=$(secs "$t0" "$t1")
+GUIDE_RESTORE=$(secs "$t1" "$t2")
+GUIDE_BYTES=$(stat -c %s "$WORK/guide/backup.dump")
+
+# Every copy must hold the source's rows.
+count_sql="SELECT (SELECT count(*) FROM statuses) + (SELECT count(*) FROM favourites) + (SELECT count(*) FROM accounts);"
+expected=$(psql_as postgres src mastodon_production -c "$count_sql")
+for db in mastodon pipe_z1 pipe_z1b pipe_copy pipe_copy2 guide_copy; do
+  n=$(psql_as postgres dst "$db" -c "$count_sql")
+  [[ "$n" == "$expected" ]] || { echo "bench/db.sh: $db has $n rows, not the source's $expected" >&2; exit 1; }
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo
+echo "database:   $((SIZE / 1048576)) MiB on disk, $ROWS rows; archive $((BYTES / 1048576)) MiB at -Z1, $((GUIDE_BYTES / 1048576)) MiB at the default"
+echo "ferry db copy:                   $FERRY s   (last run: agent-side $TOTAL s = stream $STREAM s + restore tail $RESTORE s + verify/swap; verify $VERIFY s)"
+echo "                                 agents' peak RSS after the first copy: source $RSS_SRC MiB, target $RSS_DST MiB"
+echo "ferry db copy --jobs $NCPU:          $FERRY_JOBS s"
+echo "pg_dump -Fc -Z1 | pg_restore:    $PIPE_Z1 s"
+echo "pg_dump -Fc | pg_restore:        $PIPE s"
+echo "guide (file, pg_restore -j $NCPU):   $GUIDE s   (dump $GUIDE_DUMP s + restore $GUIDE_RESTORE s; no transfer counted)"
+echo "ratio ferry / same pipe (-Z1):   $(ratio "$FERRY" "$PIPE_Z1")   (goal <= 1.10)"
+echo "ratio ferry / default pipe:      $(ratio "$FERRY" "$PIPE")"
+echo "ratio ferry / guide:             $(ratio "$FERRY" "$GUIDE")   (goal < 1)"
+echo "ratio ferry --jobs / guide:      $(ratio "$FERRY_JOBS" "$GUIDE")"
