@@ -126,7 +126,7 @@ in
       description = ''
         Agent config keys (see systemd/agent.conf.example), rendered to /etc/ferry/agent.conf as
         `key = value` lines; lists are joined with ", ". The options above set these keys with
-        default priority, so a value here wins. A null value leaves the key out.
+        lower priority, so a value here wins. A null value leaves the key out.
       '';
     };
   };
@@ -157,7 +157,8 @@ in
           then "unix:/run/mastodon-web/web.socket"
           else "http://127.0.0.1:${toString mastodon.webPort}");
       })
-      (lib.mapAttrs (_: v: mkIf (v != null) (mkDefault v)) {
+      # Above the services.mastodon defaults (1000), below plain `settings` (100).
+      (lib.mapAttrs (_: v: mkIf (v != null) (lib.mkOverride 900 v)) {
         "mastodon.root" = cfg.mastodonRoot;
         "mastodon.user" = cfg.user;
         "mastodon.group" = cfg.group;
