@@ -153,6 +153,9 @@ in
         # A remote database (host name) is not reachable over a Unix socket: leave the key out.
         "db.host" = mkIf (lib.hasPrefix "/" mastodon.database.host) (mkDefault mastodon.database.host);
         units = mkDefault mastodonUnits;
+        # The module passes LOCAL_DOMAIN to Mastodon through the unit environment, which the
+        # agent cannot read; ferry's preflight compares it between hosts.
+        "mastodon.local_domain" = mkDefault mastodon.localDomain;
         "web.url" = mkDefault (if mastodon.enableUnixSocket
           then "unix:/run/mastodon-web/web.socket"
           else "http://127.0.0.1:${toString mastodon.webPort}");

@@ -8,6 +8,7 @@
   layout = "nixos";
   "mastodon.user" = "mastodon";
   "mastodon.group" = "mastodon";
+  "mastodon.local_domain" = "social.example.org";
   "db.name" = "mastodon";
   "db.host" = "/run/postgresql";
   units = [
