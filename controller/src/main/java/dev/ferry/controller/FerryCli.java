@@ -1,11 +1,15 @@
 package dev.ferry.controller;
 
 import dev.ferry.controller.cli.DbCommand;
+import dev.ferry.controller.cli.DemoCommand;
 import dev.ferry.controller.cli.ExitCodes;
 import dev.ferry.controller.cli.HostsCommand;
 import dev.ferry.controller.cli.MediaCommand;
+import dev.ferry.controller.cli.MigrateCommand;
 import dev.ferry.controller.cli.PairCommand;
+import dev.ferry.controller.cli.PlanCommand;
 import dev.ferry.controller.cli.RedisCommand;
+import dev.ferry.controller.cli.RollbackCommand;
 import dev.ferry.controller.cli.SecretsCommand;
 import dev.ferry.controller.cli.ServiceCommand;
 import dev.ferry.controller.cli.StatusCommand;
@@ -44,6 +48,10 @@ import picocli.CommandLine.Spec;
       RedisCommand.class,
       MediaCommand.class,
       DbCommand.class,
+      PlanCommand.class,
+      MigrateCommand.class,
+      RollbackCommand.class,
+      DemoCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class FerryCli implements Callable<Integer> {

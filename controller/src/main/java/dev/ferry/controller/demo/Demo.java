@@ -54,6 +54,9 @@ public final class Demo {
   public ControllerHome setUp(int accounts, int statuses) throws Exception {
     requireRoot();
     Files.createDirectories(work);
+    // postgres and mastodon must reach their trees below it (a temp dir starts as 0700).
+    Files.setPosixFilePermissions(work, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    requireReachable(work);
     LocalCluster.ensureOsUser("mastodon");
     SampleInstance sample = new SampleInstance(accounts, statuses, 42);
 
@@ -81,6 +84,9 @@ public final class Demo {
     targetPg.psqlAs("mastodon", "mastodon", "CREATE TABLE schema_migrations (version varchar PRIMARY KEY);");
     nixos = work.resolve("target/var/lib/mastodon");
     Files.createDirectories(nixos.resolve("public-system"));
+    // As mastodon-init-dirs leaves it on NixOS.
+    Files.setPosixFilePermissions(nixos.resolve("public-system"),
+        java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
     Files.createDirectories(nixos.resolve("secrets"));
     Files.createDirectories(nixos.resolve("lib/mastodon"));
     Files.writeString(nixos.resolve("lib/mastodon/version.rb"), SampleInstance.versionRb(4, 3, 2));
@@ -142,6 +148,17 @@ public final class Demo {
     String address = "127.0.0.1:" + agent.port();
     Pairing.Result result = Pairing.pair(home.identity(), "ferry-demo", address, code);
     home.saveHost(new PairedHost(name, address, result.agentFingerprint(), result.hostname(), Instant.now().toString()));
+  }
+
+  /** Fails early, and clearly, where initdb would fail later with "Permission denied". */
+  private static void requireReachable(Path dir) throws IOException {
+    for (Path p = dir.toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+      if (!Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+        throw new IOException("the users postgres and mastodon cannot reach " + dir + " because " + p
+            + " is not searchable by others (mode " + java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(p)) + "); choose a --dir elsewhere, for example under /tmp");
+      }
+    }
   }
 
   private static void chown(Path dir) throws IOException, InterruptedException {
