@@ -132,6 +132,21 @@ class MutualTlsTest {
   }
 
   @Test
+  void aWrongFingerprintStopsPairingBeforeTheCodeIsUsed() throws Exception {
+    String code = agent.newPairingCode();
+    String other = "ab".repeat(32);
+    TestController.Run wrong = controller.run("pair", "old", agent.address(), "--code", code, "--fingerprint", other);
+    assertEquals(1, wrong.exitCode());
+    assertTrue(wrong.err().contains("not the one given"), wrong.err());
+    assertTrue(controller.home().hosts().isEmpty());
+    assertTrue(agent.state().trustedControllers().isEmpty());
+    // The code was never sent in any form: it still pairs, with the right fingerprint.
+    TestController.Run right = controller.run("pair", "old", agent.address(), "--code", code, "--fingerprint", agent.fingerprint());
+    assertEquals(0, right.exitCode(), right.err());
+    assertEquals(1, agent.state().trustedControllers().size());
+  }
+
+  @Test
   void expiredPairingCodeIsRefused() throws Exception {
     try (TestAgent quick = TestAgent.start(dir.resolve("quick"), Map.of(ConfigKey.PAIRING_CODE_TTL, "1s"))) {
       String code = quick.newPairingCode();

@@ -59,13 +59,7 @@ public final class PairCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     Identity identity = home.identity();
-    Pairing.Result result = Pairing.pair(identity, "ferry-" + localName(), address, code);
-    if (expected.isPresent() && !expected.get().equals(result.agentFingerprint())) {
-      spec.commandLine().getErr().println(
-          "ferry: the agent at " + address + " has fingerprint " + result.agentFingerprint()
-              + ", not the one given; not saved");
-      return ExitCodes.FAILED;
-    }
+    Pairing.Result result = Pairing.pair(identity, "ferry-" + localName(), address, code, expected);
     home.saveHost(new PairedHost(name, address, result.agentFingerprint(), result.hostname(), Instant.now().toString()));
     PrintWriter out = spec.commandLine().getOut();
     out.println("paired " + name + " (" + result.hostname() + ") at " + address);

@@ -11,6 +11,7 @@ import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -28,6 +29,17 @@ public final class Pairing {
 
   public static Result pair(Identity identity, String controllerName, String address, String code)
       throws AgentException {
+    return pair(identity, controllerName, address, code, Optional.empty());
+  }
+
+  /**
+   * As {@link #pair(Identity, String, String, String)}, but when the user gave the fingerprint
+   * that {@code ferry-agent init} printed, a different agent gets nothing: not even the proof,
+   * so the code stays unused and cannot be guessed offline from it.
+   */
+  public static Result pair(
+      Identity identity, String controllerName, String address, String code, Optional<String> expectedFingerprint)
+      throws AgentException {
     AtomicReference<String> seen = new AtomicReference<>();
     PinnedTrustManager recording =
         new PinnedTrustManager(
@@ -42,6 +54,10 @@ public final class Pairing {
       String agentFp = seen.get();
       if (agentFp == null) {
         throw new AgentException(address, "UNAVAILABLE", "the agent presented no certificate", null);
+      }
+      if (expectedFingerprint.isPresent() && !expectedFingerprint.get().equals(agentFp)) {
+        throw new AgentException(address, "PERMISSION_DENIED", "the agent has fingerprint " + agentFp
+            + ", not the one given; nothing was sent to it and the pairing code is still unused", null);
       }
       PairResponse response;
       try {
