@@ -200,7 +200,8 @@ public final class AgentMigrationOps implements MigrationOps {
     }
     Map<String, Integer> actions = new java.util.TreeMap<>();
     report.keys().forEach(k -> actions.merge(k.action(), 1, Integer::sum));
-    return StepResult.done(report.keys().size(), 0, report.keys().size() + " keys (" + actions + ")"
+    String what = String.join(", ", actions.entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).toList());
+    return StepResult.done(report.keys().size(), 0, report.keys().size() + " keys: " + what
         + (report.initDirs().isEmpty() ? "" : "; init-dirs " + report.initDirs()));
   }
 

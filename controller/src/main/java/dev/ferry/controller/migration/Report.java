@@ -54,7 +54,7 @@ public final class Report {
   /** A timeline a person would rather look at than read: one bar per step, downtime shaded. */
   public String svg() {
     List<Row> rows = rows().stream().filter(r -> r.start() != null).toList();
-    int width = 900;
+    int width = 960;
     int left = 150;
     int barHeight = 22;
     int top = 50;
@@ -98,9 +98,11 @@ public final class Report {
       svg.append(String.format(Locale.ROOT,
           "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"3\" fill=\"%s\"><title>%s</title></rect>%n",
           x, y, w, barHeight, color, escape(row.detail())));
-      svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s %s</text>%n",
-          Math.min(x + w + 4, width - 120), y + 15, seconds(row.duration()),
-          row.bytes() > 0 ? bytes(row.bytes()) : ""));
+      String label = (seconds(row.duration()) + " " + (row.bytes() > 0 ? bytes(row.bytes()) : "")).strip();
+      // After the bar if it fits; else before it, so a label never covers a bar.
+      boolean after = x + w + 4 + label.length() * 7 < width;
+      svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"%s\">%s</text>%n",
+          after ? x + w + 4 : x - 4, y + 15, after ? "start" : "end", escape(label)));
       y += barHeight + 8;
     }
     svg.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"%d\" fill=\"#475467\">total %s; blue = no downtime, red = during downtime, grey = skipped</text>%n",
