@@ -61,11 +61,7 @@ public final class DbCommand implements Callable<Integer> {
       exitCodeList = {"0:copied and verified", "1:failed (the real target database is untouched)", "2:usage error",
           "3:refused by preflight (nothing was changed)"})
   public static final class Copy implements Callable<Integer> {
-    @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "The paired host to copy from.")
-    String from;
-
-    @Option(names = "--to", required = true, paramLabel = "TARGET", description = "The paired host to copy to.")
-    String to;
+    @CommandLine.Mixin HostPair hosts;
 
     @Option(names = "--jobs", paramLabel = "N", defaultValue = "1",
         description = "Parallel restore jobs (default 1: streamed, no file). More spools the archive on the target first.")
@@ -89,10 +85,6 @@ public final class DbCommand implements Callable<Integer> {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      if (from.equals(to)) {
-        err.println("ferry: --from and --to name the same host");
-        return ExitCodes.USAGE;
-      }
       DbCopyOptions options;
       try {
         options = new DbCopyOptions(jobs, yes);
@@ -100,13 +92,14 @@ public final class DbCommand implements Callable<Integer> {
         err.println("ferry: " + e.getMessage());
         return ExitCodes.USAGE;
       }
-      PairedHost source = home.requireHost(from);
-      PairedHost target = home.requireHost(to);
+      HostPair.Resolved pair = hosts.resolve(home);
+      PairedHost source = pair.source();
+      PairedHost target = pair.target();
       Identity identity = home.identity();
       DatabaseClient database = new DatabaseClient();
       JsonObject doc = new JsonObject();
-      doc.addProperty("from", from);
-      doc.addProperty("to", to);
+      doc.addProperty("from", hosts.from());
+      doc.addProperty("to", hosts.to());
       try (AgentClient sourceClient = AgentClient.connect(source, identity);
           AgentClient targetClient = AgentClient.connect(target, identity)) {
         DbPreflight preflight = database.preflight(sourceClient, targetClient, options);

@@ -53,11 +53,7 @@ public final class MediaCommand implements Callable<Integer> {
         "source's SHA-256 before it appears under its real name. A cut sync resumes when run again."
       })
   public static final class Sync implements Callable<Integer> {
-    @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "Paired host to copy from.")
-    String from;
-
-    @Option(names = "--to", required = true, paramLabel = "TARGET", description = "Paired host to copy to.")
-    String to;
+    @CommandLine.Mixin HostPair hosts;
 
     @Option(names = "--dry-run", description = "Show what would be sent and deleted; change nothing.")
     boolean dryRun;
@@ -82,12 +78,9 @@ public final class MediaCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintWriter err = spec.commandLine().getErr();
-      if (from.equals(to)) {
-        err.println("ferry: --from and --to name the same host");
-        return ExitCodes.USAGE;
-      }
-      PairedHost source = home.requireHost(from);
-      PairedHost target = home.requireHost(to);
+      HostPair.Resolved pair = hosts.resolve(home);
+      PairedHost source = pair.source();
+      PairedHost target = pair.target();
       Identity identity = home.identity();
       PeerSource peer =
           new TicketIssuer(identity, Clock.systemUTC())
@@ -113,7 +106,7 @@ public final class MediaCommand implements Callable<Integer> {
           spec.commandLine().getOut().println(gson().toJson(failure));
           spec.commandLine().getOut().flush();
         }
-        err.println("ferry: media sync " + from + " -> " + to + " failed: " + e.getMessage());
+        err.println("ferry: media sync " + hosts.from() + " -> " + hosts.to() + " failed: " + e.getMessage());
         return ExitCodes.FAILED;
       }
       if (line != null) {
@@ -130,7 +123,7 @@ public final class MediaCommand implements Callable<Integer> {
     }
 
     private void printHuman(MediaSyncReport r, PrintWriter out) {
-      out.println((r.dryRun() ? "Dry run: nothing was changed. " : "") + "Media " + from + " -> " + to);
+      out.println((r.dryRun() ? "Dry run: nothing was changed. " : "") + "Media " + hosts.from() + " -> " + hosts.to());
       Table table = new Table("", "FILES", "BYTES");
       table.row("scanned", Sizes.count(r.filesScanned()), "");
       table.row(r.dryRun() ? "would send" : "sent", Sizes.count(r.filesSent()), Sizes.bytes(r.bytesSent()));
@@ -156,8 +149,8 @@ public final class MediaCommand implements Callable<Integer> {
 
     private JsonObject toJson(MediaSyncReport r) {
       JsonObject o = new JsonObject();
-      o.addProperty("from", from);
-      o.addProperty("to", to);
+      o.addProperty("from", hosts.from());
+      o.addProperty("to", hosts.to());
       o.addProperty("dry_run", r.dryRun());
       o.addProperty("files_scanned", r.filesScanned());
       o.addProperty("files_sent", r.filesSent());

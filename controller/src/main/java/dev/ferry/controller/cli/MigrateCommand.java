@@ -30,11 +30,7 @@ import picocli.CommandLine.Spec;
       "Every step is journaled in $FERRY_HOME/migrations/; --resume continues after a crash or cut link."
     })
 public final class MigrateCommand implements Callable<Integer> {
-  @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "The paired host to move from.")
-  String from;
-
-  @Option(names = "--to", required = true, paramLabel = "TARGET", description = "The paired host to move to.")
-  String to;
+  @CommandLine.Mixin HostPair hosts;
 
   @Option(names = "--yes", description = "Do not ask before stopping the first unit.")
   boolean yes;
@@ -61,17 +57,13 @@ public final class MigrateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (from.equals(to)) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--from and --to must be different hosts");
-    }
-    home.requireHost(from);
-    home.requireHost(to);
+    hosts.resolve(home);
     PrintWriter err = spec.commandLine().getErr();
-    Optional<Journal> unfinished = Journal.unfinished(home.migrationsDir(), from, to);
+    Optional<Journal> unfinished = Journal.unfinished(home.migrationsDir(), hosts.from(), hosts.to());
     Journal journal;
     if (resume) {
       if (unfinished.isEmpty()) {
-        err.println("ferry: no unfinished migration from " + from + " to " + to + " to resume");
+        err.println("ferry: no unfinished migration from " + hosts.from() + " to " + hosts.to() + " to resume");
         return ExitCodes.USAGE;
       }
       journal = unfinished.get();
@@ -79,13 +71,13 @@ public final class MigrateCommand implements Callable<Integer> {
     } else {
       if (unfinished.isPresent() && unfinished.get().entry(dev.ferry.controller.migration.StepName.PREFLIGHT).state
           == Journal.State.DONE) {
-        err.println("ferry: migration " + unfinished.get().id() + " from " + from + " to " + to
+        err.println("ferry: migration " + unfinished.get().id() + " from " + hosts.from() + " to " + hosts.to()
             + " did not finish; continue it with --resume (or roll back with 'ferry rollback')");
         return ExitCodes.USAGE;
       }
-      journal = Journal.create(home.migrationsDir(), from, to, withRedis, excludeCache);
+      journal = Journal.create(home.migrationsDir(), hosts.from(), hosts.to(), withRedis, excludeCache);
     }
-    try (MigrationOps ops = MigrationOpsFactory.open(home, from, to, journal.id())) {
+    try (MigrationOps ops = MigrationOpsFactory.open(home, hosts.from(), hosts.to(), journal.id())) {
       new Migration(ops, journal, line -> { err.println(line); err.flush(); }).run(this::confirm);
       ReportPrinter.write(journal, spec.commandLine().getOut(), json);
       return ExitCodes.OK;
@@ -97,8 +89,8 @@ public final class MigrateCommand implements Callable<Integer> {
     } catch (MigrationFailedException e) {
       ReportPrinter.write(journal, spec.commandLine().getOut(), json);
       err.println("ferry: " + e.getMessage());
-      err.println("ferry: fix the cause, then run 'ferry migrate --from " + from + " --to " + to
-          + " --resume'; or 'ferry rollback --from " + from + " --to " + to + "' to bring the source back");
+      err.println("ferry: fix the cause, then run 'ferry migrate --from " + hosts.from() + " --to " + hosts.to()
+          + " --resume'; or 'ferry rollback --from " + hosts.from() + " --to " + hosts.to() + "' to bring the source back");
       return ExitCodes.FAILED;
     }
   }
@@ -109,10 +101,10 @@ public final class MigrateCommand implements Callable<Integer> {
     }
     PrintWriter err = spec.commandLine().getErr();
     if (System.console() == null) {
-      err.println("ferry: about to stop Mastodon on " + to + " and then " + from + "; no terminal to ask: rerun with --yes");
+      err.println("ferry: about to stop Mastodon on " + hosts.to() + " and then " + hosts.from() + "; no terminal to ask: rerun with --yes");
       return false;
     }
-    err.print("Stop Mastodon on " + to + ", then on " + from + " (downtime starts)? [y/N] ");
+    err.print("Stop Mastodon on " + hosts.to() + ", then on " + hosts.from() + " (downtime starts)? [y/N] ");
     err.flush();
     try {
       String answer = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();

@@ -34,11 +34,7 @@ public final class PlanCommand implements Callable<Integer> {
   static final double DELTA_FRACTION = 0.02;
   static final double MEDIA_BYTES_PER_SECOND = 80e6;
 
-  @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "The paired host to move from.")
-  String from;
-
-  @Option(names = "--to", required = true, paramLabel = "TARGET", description = "The paired host to move to.")
-  String to;
+  @CommandLine.Mixin HostPair hosts;
 
   @Option(names = "--exclude-cache", description = "Plan without public/system/cache.")
   boolean excludeCache;
@@ -53,22 +49,18 @@ public final class PlanCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (from.equals(to)) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--from and --to must be different hosts");
-    }
-    home.requireHost(from);
-    home.requireHost(to);
+    hosts.resolve(home);
     PrintWriter out = spec.commandLine().getOut();
     HostFacts source;
     HostFacts target;
     List<Check> checks = new ArrayList<>();
-    try (MigrationOps ops = MigrationOpsFactory.open(home, from, to, "plan")) {
+    try (MigrationOps ops = MigrationOpsFactory.open(home, hosts.from(), hosts.to(), "plan")) {
       source = ops.facts(Side.SOURCE);
       target = ops.facts(Side.TARGET);
       checks.addAll(Preflight.run(source, target, excludeCache));
       checks.addAll(ops.extraChecks());
     }
-    out.println("Preflight (" + from + " -> " + to + "):");
+    out.println("Preflight (" + hosts.from() + " -> " + hosts.to() + "):");
     printChecks(checks, out);
     out.println();
     out.println("Steps:");

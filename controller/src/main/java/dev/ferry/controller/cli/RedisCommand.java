@@ -14,7 +14,6 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code ferry redis copy --from A --to B}. */
@@ -36,8 +35,7 @@ public final class RedisCommand implements Callable<Integer> {
         "the target's Redis must not be older than the source's."
       })
   public static final class Copy implements Callable<Integer> {
-    @Option(names = "--from", required = true, paramLabel = "SOURCE") String from;
-    @Option(names = "--to", required = true, paramLabel = "TARGET") String to;
+    @CommandLine.Mixin HostPair hosts;
     @Spec CommandLine.Model.CommandSpec spec;
     private final ControllerHome home;
 
@@ -48,12 +46,9 @@ public final class RedisCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      if (from.equals(to)) {
-        spec.commandLine().getErr().println("ferry: --from and --to name the same host");
-        return ExitCodes.USAGE;
-      }
-      PairedHost source = home.requireHost(from);
-      PairedHost target = home.requireHost(to);
+      HostPair.Resolved pair = hosts.resolve(home);
+      PairedHost source = pair.source();
+      PairedHost target = pair.target();
       PeerSource ticket = new TicketIssuer(home.identity(), Clock.systemUTC())
           .issue("redis-" + UUID.randomUUID(), source, target, Set.of(Operation.OPERATION_READ_REDIS));
       try (HostClient client = HostClient.connect(target, home.identity())) {

@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code ferry rollback --from A --to B}: stop the target, start the source again. */
@@ -23,11 +22,7 @@ import picocli.CommandLine.Spec;
       "Nothing is deleted on either side; the report says what state each side is in."
     })
 public final class RollbackCommand implements Callable<Integer> {
-  @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "The host the migration moved from (it is started again).")
-  String from;
-
-  @Option(names = "--to", required = true, paramLabel = "TARGET", description = "The host the migration moved to (it is stopped).")
-  String to;
+  @CommandLine.Mixin HostPair hosts;
 
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -39,15 +34,14 @@ public final class RollbackCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    home.requireHost(from);
-    home.requireHost(to);
+    hosts.resolve(home);
     PrintWriter out = spec.commandLine().getOut();
-    Optional<Journal> unfinished = Journal.unfinished(home.migrationsDir(), from, to);
-    try (MigrationOps ops = MigrationOpsFactory.open(home, from, to, "rollback")) {
+    Optional<Journal> unfinished = Journal.unfinished(home.migrationsDir(), hosts.from(), hosts.to());
+    try (MigrationOps ops = MigrationOpsFactory.open(home, hosts.from(), hosts.to(), "rollback")) {
       StepResult stopped = ops.stopServices(Side.TARGET);
-      out.println("target " + to + ": " + (stopped.skipped() ? "not stopped: " : "stopped: ") + stopped.detail());
+      out.println("target " + hosts.to() + ": " + (stopped.skipped() ? "not stopped: " : "stopped: ") + stopped.detail());
       StepResult started = ops.startServices(Side.SOURCE);
-      out.println("source " + from + ": " + (started.skipped() ? "not started: " : "started: ") + started.detail());
+      out.println("source " + hosts.from() + ": " + (started.skipped() ? "not started: " : "started: ") + started.detail());
     }
     if (unfinished.isPresent()) {
       unfinished.get().outcome("rolled back");

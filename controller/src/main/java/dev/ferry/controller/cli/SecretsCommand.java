@@ -14,7 +14,6 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code ferry secrets copy --from A --to B}. */
@@ -42,11 +41,7 @@ public final class SecretsCommand implements Callable<Integer> {
         "non-secret settings as a services.mastodon snippet for the NixOS config."
       })
   public static final class Copy implements Callable<Integer> {
-    @Option(names = "--from", required = true, paramLabel = "SOURCE", description = "The paired host to read from.")
-    String from;
-
-    @Option(names = "--to", required = true, paramLabel = "TARGET", description = "The paired host to write to.")
-    String to;
+    @CommandLine.Mixin HostPair hosts;
 
     @Spec CommandLine.Model.CommandSpec spec;
 
@@ -60,12 +55,9 @@ public final class SecretsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      if (from.equals(to)) {
-        err.println("ferry: --from and --to name the same host");
-        return ExitCodes.USAGE;
-      }
-      PairedHost source = home.requireHost(from);
-      PairedHost target = home.requireHost(to);
+      HostPair.Resolved pair = hosts.resolve(home);
+      PairedHost source = pair.source();
+      PairedHost target = pair.target();
       PeerSource ticket = new TicketIssuer(home.identity(), Clock.systemUTC())
           .issue("secrets-" + UUID.randomUUID(), source, target, Set.of(Operation.OPERATION_READ_SECRETS));
       try (HostClient client = HostClient.connect(target, home.identity())) {

@@ -41,6 +41,14 @@ class CommandLineTest {
     assertEquals(2, controller.run("no-such-command").exitCode());
     assertEquals(2, controller.run("pair", "only-a-name").exitCode());
     assertEquals(2, controller.run("pair", "bad name!", "127.0.0.1:1", "--code", "x").exitCode());
+    for (String[] command : new String[][] {{"plan"}, {"migrate"}, {"rollback"}, {"media", "sync"}, {"db", "copy"},
+        {"secrets", "copy"}, {"redis", "copy"}}) {
+      java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(command));
+      args.addAll(java.util.List.of("--from", "a", "--to", "a"));
+      TestController.Run same = controller.run(args.toArray(String[]::new));
+      assertEquals(2, same.exitCode(), String.join(" ", args));
+      assertTrue(same.err().contains("--from and --to must name two different hosts"), same.err());
+    }
     TestController.Run unknown = controller.run("status", "nobody");
     assertEquals(2, unknown.exitCode());
     assertTrue(unknown.err().contains("no paired host called 'nobody'"), unknown.err());
