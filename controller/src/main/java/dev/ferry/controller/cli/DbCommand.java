@@ -38,14 +38,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Copy the Mastodon database between paired hosts.",
     subcommands = {DbCommand.Copy.class})
-public final class DbCommand implements Callable<Integer> {
-  @Spec CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public Integer call() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-    return ExitCodes.USAGE;
-  }
+public final class DbCommand extends CommandGroup {
 
   /** {@code ferry db copy --from A --to B [--jobs N] [--yes] [--json]}. */
   @Command(

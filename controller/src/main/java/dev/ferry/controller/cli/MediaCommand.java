@@ -33,14 +33,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Copy Mastodon's media (public/system) between paired hosts.",
     subcommands = {MediaCommand.Sync.class})
-public final class MediaCommand implements Callable<Integer> {
-  @Spec CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public Integer call() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-    return ExitCodes.USAGE;
-  }
+public final class MediaCommand extends CommandGroup {
 
   /** The sync itself. */
   @Command(

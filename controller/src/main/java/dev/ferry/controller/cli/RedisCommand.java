@@ -19,14 +19,7 @@ import picocli.CommandLine.Spec;
 /** {@code ferry redis copy --from A --to B}. */
 @Command(name = "redis", mixinStandardHelpOptions = true, description = "Carry the Redis dump between hosts.",
     subcommands = {RedisCommand.Copy.class})
-public final class RedisCommand implements Callable<Integer> {
-  @Spec CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public Integer call() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-    return ExitCodes.USAGE;
-  }
+public final class RedisCommand extends CommandGroup {
 
   @Command(name = "copy", mixinStandardHelpOptions = true,
       description = {

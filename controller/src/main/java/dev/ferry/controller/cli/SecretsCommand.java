@@ -22,14 +22,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Carry Mastodon's secret settings between hosts.",
     subcommands = {SecretsCommand.Copy.class})
-public final class SecretsCommand implements Callable<Integer> {
-  @Spec CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public Integer call() {
-    spec.commandLine().usage(spec.commandLine().getErr());
-    return ExitCodes.USAGE;
-  }
+public final class SecretsCommand extends CommandGroup {
 
   @Command(
       name = "copy",
