@@ -58,6 +58,10 @@ class MigrationE2eTest {
       Map<String, String> sourceMedia = checksums(ubuntu.hostPath(SOURCE_MEDIA));
       sourceMedia.put(BIG_FILE, sha256(ubuntu.hostPath(staged)));
       Map<String, String> sourceDb = databaseSnapshot(ubuntu, "mastodon_production");
+      // Redis on both, for --with-redis: the source's keys must end up in the target's Redis.
+      lab.setUpRedis();
+      TwoHostLab.redisCli(ubuntu, 6379, "SET", "ferry:timeline", "home feed of 42");
+      TwoHostLab.redisCli(nixos, TwoHostLab.NIXOS_REDIS_PORT, "SET", "ferry:target-only", "old");
       Map<String, String> sourceEnv = TwoHostLab.env(ubuntu.hostPath("/home/mastodon/live/.env.production"));
 
       planRefusesADifferentDomainAndChangesNothing(lab);
@@ -68,7 +72,7 @@ class MigrationE2eTest {
       assertTrue(plan.out().contains("media pre-sync"), plan.out());
 
       // --- cut: SIGKILL the source agent while the final delta streams the large file ------------
-      Process migrate = lab.startFerry("migrate", "--from", "ubuntu", "--to", "nixos", "--yes", "--json");
+      Process migrate = lab.startFerry("migrate", "--from", "ubuntu", "--to", "nixos", "--yes", "--json", "--with-redis");
       awaitStep(lab, migrate, "PRESYNC_MEDIA", "DONE");
       ubuntu.check(STEP, "mv", staged, SOURCE_MEDIA + "/" + BIG_FILE);
       Path partial = awaitPartial(nixos.hostPath(TARGET_MEDIA + "/" + BIG_FILE), migrate);
@@ -100,10 +104,12 @@ class MigrationE2eTest {
       long resentBytes = step(report, "final_media").get("bytes").getAsLong();
       assertTrue(resentBytes < BIG_BYTES - (4L << 20), "re-sent " + resentBytes + " bytes of a " + BIG_BYTES + "-byte file");
       for (String s : List.of("preflight", "presync_media", "stop_target", "write_secrets", "stop_source",
-          "copy_database", "final_media", "start_target", "feeds_build", "smoke_test")) {
+          "copy_database", "final_media", "redis", "start_target", "feeds_build", "smoke_test")) {
         assertEquals("done", step(report, s).get("state").getAsString(), s + ": " + resumed.out());
       }
-      assertEquals("skipped", step(report, "redis").get("state").getAsString());
+      assertEquals("done", step(report, "redis").get("state").getAsString(), resumed.out());
+      assertEquals("home feed of 42", TwoHostLab.redisCli(nixos, TwoHostLab.NIXOS_REDIS_PORT, "GET", "ferry:timeline"));
+      assertEquals("0", TwoHostLab.redisCli(nixos, TwoHostLab.NIXOS_REDIS_PORT, "EXISTS", "ferry:target-only"));
       assertTrue(report.get("downtime_seconds").getAsDouble() > 0, resumed.out());
       assertTrue(Files.readString(Path.of(report.get("timeline_svg").getAsString())).contains("<svg"));
 
