@@ -18,6 +18,11 @@ ferry_launch() {
       if [[ ! -f "$root/pom.xml" ]]; then
         echo "$jarname: cannot find $jarname.jar" >&2; exit 1
       fi
+      source "$here/ferry-packages.sh"
+      local build_pkgs=()
+      command -v mvn >/dev/null || build_pkgs+=(maven)
+      command -v javac >/dev/null || build_pkgs+=(openjdk-17-jdk-headless)
+      ferry_need_packages "$jarname" "${build_pkgs[@]}"
       echo "$jarname: building ferry (first run only; needs Maven and JDK 17)..." >&2
       (cd "$root" && mvn -q -B -DskipTests package) >&2
       jar="$(ls "$root/$module"/target/"$jarname"-*-all.jar | head -n1)"
