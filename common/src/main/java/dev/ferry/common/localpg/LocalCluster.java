@@ -115,11 +115,12 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   /** Adds a system user (and its group) if it does not exist. Idempotent. */
-  public static synchronized void ensureOsUser(String name) throws IOException, InterruptedException {
+  /** Creates the system user {@code name} if there is none; true if this call created it. */
+  public static synchronized boolean ensureOsUser(String name) throws IOException, InterruptedException {
     Process id = new ProcessBuilder("id", "-u", name).redirectErrorStream(true).start();
     id.getInputStream().readAllBytes();
     if (id.waitFor() == 0) {
-      return;
+      return false;
     }
     Process add = new ProcessBuilder("useradd", "--system", "--user-group", "--no-create-home",
         "--shell", "/usr/sbin/nologin", name).redirectErrorStream(true).start();
@@ -128,6 +129,7 @@ public final class LocalCluster implements AutoCloseable {
     if (add.waitFor() != 0 && add.exitValue() != 9) {
       throw new IOException("useradd " + name + " failed: " + out);
     }
+    return add.exitValue() == 0;
   }
 
   private static List<String> asPostgres(String... argv) {

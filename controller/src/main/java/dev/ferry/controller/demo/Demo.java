@@ -42,6 +42,9 @@ public final class Demo {
   /** Everything the demo started, to stop in reverse order. */
   private final List<AutoCloseable> started = new ArrayList<>();
 
+  /** The demo leaves the machine's users as it found them (unless asked to keep its files). */
+  private boolean createdMastodonUser;
+
   private LocalCluster sourcePg;
   private LocalCluster targetPg;
   private Path live;
@@ -57,7 +60,7 @@ public final class Demo {
     // postgres and mastodon must reach their trees below it (a temp dir starts as 0700).
     Files.setPosixFilePermissions(work, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     requireReachable(work);
-    LocalCluster.ensureOsUser("mastodon");
+    createdMastodonUser = LocalCluster.ensureOsUser("mastodon");
     SampleInstance sample = new SampleInstance(accounts, statuses, 42);
 
     say("source (ubuntu layout): PostgreSQL cluster, mastodon_production, media, .env.production");
@@ -196,6 +199,23 @@ public final class Demo {
     }
     if (!keep) {
       deleter.apply(work);
+      if (createdMastodonUser) {
+        removeUser("mastodon");
+      }
+    }
+  }
+
+  private void removeUser(String name) {
+    try {
+      Process p = new ProcessBuilder("userdel", name).redirectErrorStream(true).start();
+      String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        out.println("demo: cleanup: userdel " + name + ": " + output.strip());
+      }
+    } catch (IOException e) {
+      out.println("demo: cleanup: userdel " + name + ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -32,6 +32,7 @@ class DemoTest {
     // JUnit's temp dir is 0700; the demo's postgres and mastodon users must pass through it.
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     Path work = dir.resolve("demo-work");
+    boolean hadMastodonUser = userExists("mastodon");
     TestController.Run run = new TestController(dir.resolve("unused-home"))
         .run("demo", "--dir", work.toString(), "--accounts", "40", "--statuses", "400", "--json");
 
@@ -70,5 +71,13 @@ class DemoTest {
     assertTrue(pgrep.waitFor(10, TimeUnit.SECONDS));
     assertEquals(1, pgrep.exitValue(), "processes of the demo still run: "
         + new String(pgrep.getInputStream().readAllBytes()));
+    // A user the demo had to create is gone again.
+    assertEquals(hadMastodonUser, userExists("mastodon"));
+  }
+
+  private static boolean userExists(String name) throws Exception {
+    Process id = new ProcessBuilder("id", "-u", name).redirectErrorStream(true).start();
+    id.getInputStream().readAllBytes();
+    return id.waitFor() == 0;
   }
 }
