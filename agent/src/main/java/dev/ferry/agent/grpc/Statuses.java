@@ -21,12 +21,24 @@ import java.util.logging.Logger;
 public final class Statuses {
   private static final Logger logger = Logger.getLogger(Statuses.class.getName());
 
+  /** Well under grpc-java's default 8 KiB limit on a client's received headers. */
+  static final int MAX_DESCRIPTION = 2000;
+
   private Statuses() {}
 
   /** Implemented by domain exceptions that know which canonical code fits them. */
   public interface HasStatusCode {
     /** One of io.grpc.Status.Code's names, e.g. "FAILED_PRECONDITION". */
     String statusCode();
+  }
+
+  /**
+   * A description short enough for the trailers. Messages may echo what a caller sent (refused
+   * unit names, say); a long one would overflow the client's header limit and turn a clear
+   * refusal into an INTERNAL transport error.
+   */
+  static String bounded(String message) {
+    return message.length() <= MAX_DESCRIPTION ? message : message.substring(0, MAX_DESCRIPTION) + "... (cut)";
   }
 
   public static StatusException toStatus(Throwable t) {
@@ -60,6 +72,6 @@ public final class Statuses {
       status = Status.INTERNAL;
     }
     String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    return status.withDescription(message).asException();
+    return status.withDescription(bounded(message)).asException();
   }
 }
