@@ -162,6 +162,17 @@ class MediaLoadTest {
       System.out.printf("load: target agent RSS %d MiB before, peak %d MiB (bound %d MiB, heap limit %s); source peak %d MiB%n",
           baseline >> 20, targetPeak.get() >> 20, RSS_BOUND >> 20, AgentProcess.MAX_HEAP, sourcePeak.get() >> 20);
 
+      // For scale, not asserted: a plain local copy of the same tree (no network, no TLS, no hashes).
+      if (Files.isExecutable(Path.of("/usr/bin/rsync"))) {
+        long t0 = System.nanoTime();
+        Process rsync = new ProcessBuilder("/usr/bin/rsync", "-a", sourceRoot + "/", dir.resolve("rsync-copy") + "/")
+            .redirectErrorStream(true).start();
+        rsync.getInputStream().readAllBytes();
+        if (rsync.waitFor(120, TimeUnit.SECONDS) && rsync.exitValue() == 0) {
+          System.out.printf("load: rsync -a (local, idle) of the same tree took %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        }
+      }
+
       assertEquals(0, sync.exitCode(), sync.out() + sync.err());
       assertEquals(List.of(), failures, "every load call succeeds");
       assertTrue(calls.get() >= 3L * CLIENTS, "the callers ran: " + calls.get());
