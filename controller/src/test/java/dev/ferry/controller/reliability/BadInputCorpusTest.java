@@ -247,6 +247,16 @@ class BadInputCorpusTest {
         media(lab.peerSession(DUMP)).getManifest(GetManifestRequest.getDefaultInstance()))));
     rows.add(new Row("GetManifest: a session token stolen by another certificate", PERMISSION_DENIED, lab -> drain(
         media(HostileLab.withSession(lab.channel(lab.source, lab.thief), lab.redeem(READ_MEDIA))).getManifest(GetManifestRequest.getDefaultInstance()))));
+    rows.add(new Row("GetManifest: a session whose ticket has since expired", PERMISSION_DENIED, lab -> {
+      long expires = System.currentTimeMillis() + 1500;
+      String token = agent(lab.channel(lab.source, lab.peer)).redeemTicket(RedeemTicketRequest.newBuilder().setTicket(HostileLab.sign(
+          lab.controllerIdentity, lab.claims(lab.peer.fingerprint(), Operation.OPERATION_READ_MEDIA).setExpiresAtUnixMillis(expires)
+              .build().toByteArray())).build()).getSessionToken();
+      Channel session = HostileLab.withSession(lab.channel(lab.source, lab.peer), token);
+      assertEquals(OK, drain(media(session).getManifest(GetManifestRequest.getDefaultInstance())).getCode(), "fine while it lasts");
+      Thread.sleep(Math.max(0, expires - System.currentTimeMillis()) + 100);
+      return drain(media(session).getManifest(GetManifestRequest.getDefaultInstance()));
+    }));
     rows.add(new Row("GetManifest: a session token with a non-hex shape", PERMISSION_DENIED, lab -> drain(
         media(HostileLab.withSession(lab.channel(lab.source, lab.peer), "../../" + "A".repeat(4000))).getManifest(GetManifestRequest.getDefaultInstance()))));
 
