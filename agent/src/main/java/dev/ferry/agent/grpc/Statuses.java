@@ -21,7 +21,7 @@ import java.util.logging.Logger;
 public final class Statuses {
   private static final Logger logger = Logger.getLogger(Statuses.class.getName());
 
-  /** Well under grpc-java's default 8 KiB limit on a client's received headers. */
+  /** Encoded bytes; well under grpc-java's default 8 KiB limit on a client's received headers. */
   static final int MAX_DESCRIPTION = 2000;
 
   private Statuses() {}
@@ -38,7 +38,17 @@ public final class Statuses {
    * refusal into an INTERNAL transport error.
    */
   static String bounded(String message) {
-    return message.length() <= MAX_DESCRIPTION ? message : message.substring(0, MAX_DESCRIPTION) + "... (cut)";
+    // On the wire, every byte outside printable ASCII is percent-encoded: up to 9 characters for
+    // one char of text. Count what the header will really hold.
+    int encoded = 0;
+    for (int i = 0; i < message.length(); i++) {
+      char c = message.charAt(i);
+      encoded += c >= 0x20 && c < 0x7f && c != '%' ? 1 : c < 0x80 ? 3 : c < 0x800 ? 6 : 9;
+      if (encoded > MAX_DESCRIPTION) {
+        return message.substring(0, i) + "... (cut)";
+      }
+    }
+    return message;
   }
 
   public static StatusException toStatus(Throwable t) {

@@ -264,6 +264,8 @@ class BadInputCorpusTest {
         "accounts/\0/x", "accounts\\..\\..\\outside", "", ".", "./accounts", "accounts//x", "accounts/..")) {
       rows.add(new Row("ReadFiles: path '" + printable(path) + "'", INVALID_ARGUMENT, lab -> readFiles(lab, List.of(file(path, 0)))));
     }
+    rows.add(new Row("ReadFiles: a 200 000-character path of non-ASCII letters", INVALID_ARGUMENT, lab ->
+        readFiles(lab, List.of(file("../" + "\u20ac".repeat(200_000), 0)))));
     rows.add(new Row("ReadFiles: a negative offset", INVALID_ARGUMENT, lab -> readFiles(lab, List.of(file(firstFile(lab), -1)))));
     rows.add(new Row("ReadFiles: an offset of Long.MIN_VALUE", INVALID_ARGUMENT, lab -> readFiles(lab, List.of(file(firstFile(lab), Long.MIN_VALUE)))));
     rows.add(new Row("ReadFiles: an offset past the end sends the whole file (resume from a stale partial)", OK, lab -> {
@@ -465,6 +467,8 @@ class BadInputCorpusTest {
         units(lab, UnitAction.UNIT_ACTION_STOP, List.of("mastodon-web", "foo;reboot"), 0)));
     rows.add(new Row("ControlUnits: 50 000 hostile units", PERMISSION_DENIED, lab ->
         units(lab, UnitAction.UNIT_ACTION_START, Collections.nCopies(50_000, "x;reboot"), 0)));
+    rows.add(new Row("ControlUnits: 20 000 non-ASCII unit names", PERMISSION_DENIED, lab ->
+        units(lab, UnitAction.UNIT_ACTION_STOP, Collections.nCopies(20_000, "\u00fcnit;reboot\u20ac"), 0)));
     rows.add(new Row("ControlUnits: no action", INVALID_ARGUMENT, lab -> units(lab, UnitAction.UNIT_ACTION_UNSPECIFIED, List.of("mastodon-web"), 0)));
     rows.add(new Row("ControlUnits: an unknown action number", INVALID_ARGUMENT, lab -> unary(() -> host(lab.controller(lab.source)).controlUnits(
         ControlUnitsRequest.newBuilder().setActionValue(99).addUnits("mastodon-web").build()))));
