@@ -101,21 +101,8 @@ final class MediaTarReader {
     if (entry.getSize() < 0) {
       throw refused(name, "negative size");
     }
-    MediaEntry metadata = planned.entry();
-    if (entry.getSize() != metadata.size() - offset) {
-      // Not what the manifest promised: the file changed on the source since (the next sync
-      // copies it), or the source is lying. Either way its bytes are skipped, never written, so
-      // a stream cannot fill this disk beyond what the manifest announced.
-      TarArchiveEntry digest = nextEntry(tar);
-      if (digest == null || !name.equals(digest.getName()) || !TarFormat.KIND_DIGEST.equals(digest.getExtraPaxHeader(TarFormat.KIND))) {
-        throw refused(name, "announced " + entry.getSize() + " bytes from byte " + offset + " where the manifest said "
-            + metadata.size() + ", and no digest entry followed");
-      }
-      listener.refused(MediaPaths.printable(name) + ": " + (offset + entry.getSize()) + " bytes on the source, " + metadata.size()
-          + " in its manifest (changed since); not copied, the next sync copies it");
-      return;
-    }
     Path target = guard.withParents(name, this::createDirectory);
+    MediaEntry metadata = planned.entry();
     AtomicFileWriter.Pending pending = writer.receive(target, metadata, offset, tar, entry.getSize());
     TarArchiveEntry digest = nextEntry(tar);
     if (digest == null) {
