@@ -60,7 +60,7 @@ public final class Authenticator {
     String controllerFp = dev.ferry.common.identity.Fingerprints.of(controller);
     var pending =
         state.pairingCodes().pending()
-            .orElseThrow(() -> new AccessDeniedException(
+            .orElseThrow(() -> new IllegalStateException(
                 "no pairing code is pending on this agent (it was used, or never made): run 'ferry-agent init' there for a new one"));
     if (!clock.instant().isBefore(pending.expiresAt())) {
       state.pairingCodes().consume();
@@ -86,6 +86,12 @@ public final class Authenticator {
   /** Verifies a ticket presented by {@code callerFingerprint} and opens a session for it. */
   public Redeemed redeem(Ticket ticket, String callerFingerprint)
       throws AccessDeniedException, IOException {
+    try {
+      TicketClaims.parseFrom(ticket.getClaims());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      logger.warning("malformed ticket from " + callerFingerprint);
+      throw new IllegalArgumentException("the ticket is malformed");
+    }
     TicketClaims claims;
     try {
       claims = Tickets.verify(ticket, state.trustedControllers(), identity.fingerprint(), callerFingerprint, clock);

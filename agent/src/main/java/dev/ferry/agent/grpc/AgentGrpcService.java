@@ -60,7 +60,7 @@ final class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
     try {
       responses.onNext(
           GetStatusResponse.newBuilder()
-              .setStatus(HostStatusProtos.toProto(status.collect(), authenticator.fingerprint(), agentVersion))
+              .setStatus(HostStatusProtos.toProto(status.collectShared(), authenticator.fingerprint(), agentVersion))
               .build());
       responses.onCompleted();
     } catch (Exception e) {

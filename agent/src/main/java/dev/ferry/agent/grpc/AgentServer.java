@@ -70,8 +70,11 @@ public final class AgentServer {
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE)
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true);
+    MalformedRequests malformed = new MalformedRequests();
     for (BindableService service : services) {
-      builder.addService(ServerInterceptors.intercept(service, auth));
+      // Authorization first; then requests parsed inside MalformedRequests' reach.
+      builder.addService(
+          ServerInterceptors.intercept(ServerInterceptors.useInputStreamMessages(ServerInterceptors.intercept(service, auth)), malformed));
     }
     Server server = builder.build().start();
     logger.info("serving on " + host + ":" + server.getPort() + " as " + identity.fingerprint());

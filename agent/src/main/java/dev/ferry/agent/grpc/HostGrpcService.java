@@ -229,6 +229,13 @@ public final class HostGrpcService extends HostServiceGrpc.HostServiceImplBase {
 
   @Override
   public void readRedisDump(ReadRedisDumpRequest request, StreamObserver<ReadRedisDumpResponse> responses) {
+    Caller caller = AuthInterceptor.CALLER.get();
+    if (caller == null || caller.controller()) {
+      // Like secrets, the dump travels agent to agent only; a controller asks the target to CopyRedisDump.
+      responses.onError(Statuses.toStatus(new AccessDeniedException(
+          "the Redis dump is only given to a peer agent holding a ticket; use CopyRedisDump on the target")));
+      return;
+    }
     FlowControlledSender<ReadRedisDumpResponse> sender = new FlowControlledSender<>(responses);
     WORKERS.execute(() -> {
       try (InputStream in = redis.open()) {

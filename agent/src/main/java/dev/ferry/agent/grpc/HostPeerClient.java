@@ -49,7 +49,7 @@ public final class HostPeerClient {
       }
       return new SourceSecrets(new SecretValues(values), Map.copyOf(response.getSettingsMap()), response.getUncopiedCredentialsList());
     } catch (StatusRuntimeException e) {
-      throw Statuses.toStatus(new IllegalStateException("source agent: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription()));
+      throw sourceFailure(e);
     } finally {
       Context.ROOT.detach(previous);
     }
@@ -102,10 +102,19 @@ public final class HostPeerClient {
       };
       return target.receive(data, first.getRedisVersion(), () -> sha[0] == null ? "(none sent)" : sha[0]);
     } catch (StatusRuntimeException e) {
-      throw Statuses.toStatus(new IllegalStateException("source agent: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription()));
+      throw sourceFailure(e);
     } finally {
       context.detach(previous);
       context.cancel(null);
     }
+  }
+
+  /**
+   * The source's refusal or failure, keeping its code: a ticket the source refuses is
+   * PERMISSION_DENIED for the controller too, not a precondition of this host.
+   */
+  private static io.grpc.StatusException sourceFailure(StatusRuntimeException e) {
+    return e.getStatus().withDescription("source agent: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription())
+        .asException();
   }
 }

@@ -21,12 +21,34 @@ import java.util.logging.Logger;
 public final class Statuses {
   private static final Logger logger = Logger.getLogger(Statuses.class.getName());
 
+  /** Encoded bytes; well under grpc-java's default 8 KiB limit on a client's received headers. */
+  static final int MAX_DESCRIPTION = 2000;
+
   private Statuses() {}
 
   /** Implemented by domain exceptions that know which canonical code fits them. */
   public interface HasStatusCode {
     /** One of io.grpc.Status.Code's names, e.g. "FAILED_PRECONDITION". */
     String statusCode();
+  }
+
+  /**
+   * A description short enough for the trailers. Messages may echo what a caller sent (refused
+   * unit names, say); a long one would overflow the client's header limit and turn a clear
+   * refusal into an INTERNAL transport error.
+   */
+  static String bounded(String message) {
+    // On the wire, every byte outside printable ASCII is percent-encoded: up to 9 characters for
+    // one char of text. Count what the header will really hold.
+    int encoded = 0;
+    for (int i = 0; i < message.length(); i++) {
+      char c = message.charAt(i);
+      encoded += c >= 0x20 && c < 0x7f && c != '%' ? 1 : c < 0x80 ? 3 : c < 0x800 ? 6 : 9;
+      if (encoded > MAX_DESCRIPTION) {
+        return message.substring(0, i) + "... (cut)";
+      }
+    }
+    return message;
   }
 
   public static StatusException toStatus(Throwable t) {
@@ -60,6 +82,6 @@ public final class Statuses {
       status = Status.INTERNAL;
     }
     String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    return status.withDescription(message).asException();
+    return status.withDescription(bounded(message)).asException();
   }
 }

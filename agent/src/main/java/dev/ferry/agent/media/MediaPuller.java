@@ -83,6 +83,8 @@ public final class MediaPuller {
     private long directoriesCreated;
     private RootGuard guard;
     private MediaTarReader reader;
+    private InputStream tar;
+    private Thread readerThread;
 
     Run(MediaSource source, PullOptions options, Consumer<PullProgress> progress) {
       this.source = source;
@@ -91,12 +93,10 @@ public final class MediaPuller {
     }
 
     PullSummary execute() throws IOException {
-      prepareRoot();
-      guard = new RootGuard(root);
-      reader = new MediaTarReader(guard, policy, this);
       long scannedAt;
       if (options.dryRun()) {
-        source.manifest(this::scan);
+        source.manifest(this::firstThenScan);
+        begin();
         scannedAt = clock.millis();
       } else {
         scannedAt = scanWhileTransferring();
@@ -133,8 +133,53 @@ public final class MediaPuller {
      * @return when the scan ended
      */
     private long scanWhileTransferring() throws IOException {
-      InputStream tar = source.read(feed, this::missing);
-      Thread readerThread = new Thread(() -> {
+      phase = PullProgress.Phase.TRANSFERRING;
+      long scannedAt;
+      try {
+        source.manifest(this::firstThenScan);
+        begin();
+        feed.finish();
+        scannedAt = clock.millis();
+        report(true);
+        join(readerThread);
+      } catch (IOException | RuntimeException e) {
+        // Either the scan's own failure, or the reader's that the scan passed on; the reader's
+        // failure after this close is only a consequence.
+        if (tar != null) {
+          closeQuietly(tar);
+          join(readerThread);
+        }
+        throw e;
+      }
+      closeQuietly(tar);
+      if (readerFailure != null) {
+        throw readerFailure;
+      }
+      return scannedAt;
+    }
+
+    private void firstThenScan(MediaEntry entry) throws IOException {
+      begin();
+      scan(entry);
+    }
+
+    /**
+     * Creates the root and opens the tar stream once the source has answered with its manifest,
+     * not before: a source that refuses (a ticket for another operation, say) leaves this host
+     * exactly as it was, without even an empty media root.
+     */
+    private void begin() throws IOException {
+      if (guard != null) {
+        return;
+      }
+      prepareRoot();
+      guard = new RootGuard(root);
+      reader = new MediaTarReader(guard, policy, this);
+      if (options.dryRun()) {
+        return;
+      }
+      tar = source.read(feed, this::missing);
+      readerThread = new Thread(() -> {
         try {
           reader.read(tar, planned);
         } catch (IOException e) {
@@ -144,27 +189,7 @@ public final class MediaPuller {
         }
       }, "ferry-media-reader");
       readerThread.setDaemon(true);
-      phase = PullProgress.Phase.TRANSFERRING;
       readerThread.start();
-      long scannedAt;
-      try {
-        source.manifest(this::scan);
-        feed.finish();
-        scannedAt = clock.millis();
-        report(true);
-        join(readerThread);
-      } catch (IOException | RuntimeException e) {
-        // Either the scan's own failure, or the reader's that the scan passed on; the reader's
-        // failure after this close is only a consequence.
-        closeQuietly(tar);
-        join(readerThread);
-        throw e;
-      }
-      closeQuietly(tar);
-      if (readerFailure != null) {
-        throw readerFailure;
-      }
-      return scannedAt;
     }
 
     private void join(Thread thread) throws IOException {

@@ -53,6 +53,9 @@ public final class MediaTarWriter implements Closeable {
    * @throws MediaException INVALID_ARGUMENT for a path outside the media root
    */
   public boolean write(FileRequest request) throws IOException {
+    if (request.offset() < 0) {
+      throw MediaPaths.unsafe(request.path(), "negative offset " + request.offset());
+    }
     Path path = guard.existing(request.path());
     PosixFileAttributes attributes;
     try {

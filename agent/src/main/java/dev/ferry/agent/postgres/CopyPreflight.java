@@ -11,6 +11,9 @@ import java.util.Locale;
  * the source reports itself.
  */
 public final class CopyPreflight {
+  /** How many names a message lists before "and N more". */
+  private static final int MAX_NAMES_SHOWN = 20;
+
   /** Room on top of the source's size: WAL, and a restored database is rarely smaller by much. */
   static final double DATA_MARGIN = 1.10;
   static final long FIXED_MARGIN = 64L << 20;
@@ -73,12 +76,34 @@ public final class CopyPreflight {
       }
     }
     if (!missing.isEmpty()) {
+      // The names come from the other side: show a bounded number, shell-quoted, because the
+      // message suggests commands that a user may paste into a shell.
+      List<String> shown = missing.subList(0, Math.min(missing.size(), MAX_NAMES_SHOWN));
+      String more = missing.size() > shown.size() ? " and " + (missing.size() - shown.size()) + " more" : "";
       problems.add(refusal("target", "missing_grantee_roles",
-          "the source database grants privileges to role(s) " + String.join(", ", missing)
-              + " that do not exist on the target; the restore would stop at the first GRANT. Create them on the target ("
-              + String.join("; ", missing.stream().map(r -> "sudo -u " + target.superuser() + " createuser " + r).toList())
-              + ") or revoke those grants on the source"));
+          "the source database grants privileges to role(s) " + String.join(", ", shown.stream().map(CopyPreflight::shellQuote).toList())
+              + more + " that do not exist on the target; the restore would stop at the first GRANT. Create them on the target ("
+              + String.join("; ", shown.stream().map(r -> "sudo -u " + target.superuser() + " createuser " + shellQuote(r)).toList())
+              + (more.isEmpty() ? "" : "; ...") + ") or revoke those grants on the source"));
     }
+  }
+
+  /** A name as one shell word, control characters escaped so the message stays one readable line. */
+  static String shellQuote(String name) {
+    if (name.matches("[A-Za-z0-9_.-]+")) {
+      return name;
+    }
+    StringBuilder b = new StringBuilder("'");
+    for (char c : name.toCharArray()) {
+      if (c == '\'') {
+        b.append("'\\''");
+      } else if (c < 0x20 || c == 0x7f) {
+        b.append(String.format("\\x%02x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.append('\'').toString();
   }
 
   private static void versions(DatabaseFacts source, DatabaseFacts target, List<Problem> problems) {

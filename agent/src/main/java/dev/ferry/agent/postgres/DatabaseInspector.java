@@ -151,11 +151,15 @@ public class DatabaseInspector {
 
   /** Which of {@code roles} exist on this server. */
   public Set<String> existingRoles(List<String> roles) throws CommandFailedException {
+    if (roles.isEmpty()) {
+      return Set.of();
+    }
+    // One query for all: the list comes from the caller and may be long; one psql per name would
+    // let a request start any number of processes. Role names cannot hold a newline or NUL.
+    Set<String> all = new HashSet<>(lines(pg.superuserQuery("postgres", "SELECT rolname FROM pg_roles;\n", Map.of())));
     Set<String> found = new HashSet<>();
     for (String role : roles) {
-      String out =
-          pg.superuserQuery("postgres", "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role');\n", Map.of("role", role));
-      if ("t".equals(out.strip())) {
+      if (all.contains(role)) {
         found.add(role);
       }
     }

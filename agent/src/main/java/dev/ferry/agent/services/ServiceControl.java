@@ -68,9 +68,10 @@ public final class ServiceControl {
   }
 
   public List<UnitResult> status(List<String> requested) throws UnitNotAllowedException, CommandFailedException {
+    List<String> units = units(requested);
     requireSystemd();
     List<UnitResult> results = new ArrayList<>();
-    for (String unit : units(requested)) {
+    for (String unit : units) {
       Map<String, String> p = read(unit);
       results.add(result(unit, p, statusOutcome(p)));
     }
@@ -80,10 +81,11 @@ public final class ServiceControl {
   /** Starts each unit in order, waiting up to {@code timeout} per unit. */
   public List<UnitResult> start(List<String> requested, Duration timeout)
       throws UnitNotAllowedException, CommandFailedException {
-    requireSystemd();
+    List<String> units = units(requested);
     Duration wait = bounded(timeout);
+    requireSystemd();
     List<UnitResult> results = new ArrayList<>();
-    for (String unit : units(requested)) {
+    for (String unit : units) {
       results.add(startOne(unit, wait));
     }
     return results;
@@ -92,9 +94,9 @@ public final class ServiceControl {
   /** Stops each unit in reverse start order, waiting up to {@code timeout} per unit. */
   public List<UnitResult> stop(List<String> requested, Duration timeout)
       throws UnitNotAllowedException, CommandFailedException {
-    requireSystemd();
-    Duration wait = bounded(timeout);
     List<String> units = new ArrayList<>(units(requested));
+    Duration wait = bounded(timeout);
+    requireSystemd();
     java.util.Collections.reverse(units);
     List<UnitResult> results = new ArrayList<>();
     for (String unit : units) {

@@ -46,6 +46,43 @@ public final class StatusCollector {
     this.configuredDomain = configuredDomain;
   }
 
+  private final Object sharedLock = new Object();
+  private java.util.concurrent.CompletableFuture<HostReport> inProgress;
+
+  /**
+   * Like {@link #collect}, but callers that arrive while a collection runs wait for it and share
+   * its report instead of starting their own. A collection runs three processes (pg_dump and
+   * pg_restore versions, psql) and walks the media root; fifty concurrent callers would
+   * otherwise run fifty of each and starve a transfer running on the same agent.
+   */
+  public HostReport collectShared() {
+    java.util.concurrent.CompletableFuture<HostReport> shared;
+    boolean mine = false;
+    synchronized (sharedLock) {
+      if (inProgress == null) {
+        inProgress = new java.util.concurrent.CompletableFuture<>();
+        mine = true;
+      }
+      shared = inProgress;
+    }
+    if (mine) {
+      try {
+        shared.complete(collect());
+      } catch (RuntimeException e) {
+        shared.completeExceptionally(e);
+      } finally {
+        synchronized (sharedLock) {
+          inProgress = null;
+        }
+      }
+    }
+    try {
+      return shared.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
+    }
+  }
+
   public HostReport collect() {
     List<String> warnings = new ArrayList<>();
     Map<String, String> settings = settings(warnings);

@@ -23,6 +23,8 @@ public final class Tickets {
   public static final Duration DEFAULT_TTL = Duration.ofMinutes(10);
 
   public static final Duration MAX_TTL = Duration.ofMinutes(15);
+  /** How far the controller's clock may run ahead of an agent's. */
+  public static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
   private static final String ALGORITHM = "SHA256withECDSA";
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -114,6 +116,12 @@ public final class Tickets {
     }
     if (claims.getExpiresAtUnixMillis() - claims.getIssuedAtUnixMillis() > MAX_TTL.toMillis()) {
       throw new TicketException("the ticket's lifetime is longer than allowed");
+    }
+    // The lifetime above is the signer's own claim; an issue time in the future would stretch
+    // it. Bound what is left of it from this agent's clock too (with room for clock skew).
+    if (claims.getExpiresAtUnixMillis() - now > MAX_TTL.plus(CLOCK_SKEW).toMillis()
+        || claims.getIssuedAtUnixMillis() - now > CLOCK_SKEW.toMillis()) {
+      throw new TicketException("the ticket was issued in the future (check the controller's clock)");
     }
     if (claims.getNonce().length() < 16) {
       throw new TicketException("the ticket has no nonce");
