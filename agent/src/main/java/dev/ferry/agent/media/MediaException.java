@@ -65,7 +65,7 @@ public class MediaException extends IOException implements Statuses.HasStatusCod
     if (message.contains("No space left") || message.contains("Disk quota exceeded")) {
       return new MediaException(
           Reason.RESOURCE_EXHAUSTED,
-          "the target disk" + filesystem(where) + " is full while writing " + what
+          "the target disk is full" + filesystem(where) + " while writing " + what
               + "; free some space and run the sync again (it resumes; no partial file is left under a real name)",
           e);
     }
