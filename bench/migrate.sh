@@ -73,7 +73,7 @@ EOF
 
 media="$demo/source/home/mastodon/live/public/system"
 media_files="$(find "$media" -type f | wc -l)"
-media_mib="$(du -sm --apparent-size "$media" | cut -f1)"
+media_mib="$(find "$media" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s / 1048576 }')"
 
 echo "== the guide, serially, on the same data"
 pg source start
@@ -114,7 +114,7 @@ t0, t1, t2, t3, t4 = map(float, sys.argv[6:11])
 files, media_mib, db_mib, archive_mib = sys.argv[11:15]
 guide = t4 - t0
 print()
-print(f"instance: {files} media files, {media_mib} MiB media; database {db_mib} MiB on disk, {archive_mib} MiB dump")
+print(f"instance: {files} media files, {media_mib} MiB of media files; database {db_mib} MiB on disk, {archive_mib} MiB dump")
 print(f"ferry migrate: downtime {fd:.1f} s (database {db:.1f} s, media delta {delta:.1f} s); "
       f"total {ft:.1f} s (media pre-sync {presync:.1f} s while the source serves)")
 print(f"guide, serial: downtime {guide:.1f} s (pg_dump {t1-t0:.1f} s, copy {t2-t1:.1f} s, "
