@@ -140,8 +140,59 @@ class FaultMatrixTest {
     }
   }
 
+  /**
+   * The narrowest window of the database step: the target has swapped the copy in, but the
+   * controller dies before it can journal the step as done. The controller is frozen (SIGSTOP)
+   * when the step starts, killed once the old database has been set aside, and resumed.
+   */
   @Test
   @Order(2)
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void theControllerDyingAfterTheSwapButBeforeItsJournalDoesNotCopyTwice() throws Exception {
+    prepare();
+    Snapshot before = snapshot();
+    Map<String, String> added = new TreeMap<>();
+    Watcher watcher = new Watcher(Victim.CONTROLLER);
+    watcher.onRunning(StepName.COPY_DATABASE, () -> {
+      Process controller = currentController;
+      run("kill", "-STOP", Long.toString(controller.pid()));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (System.nanoTime() < deadline && hosts.targetPg().psql("postgres",
+          "SELECT count(*) FROM pg_database WHERE datname LIKE 'mastodon_before_ferry_%'").equals("0")) {
+        Thread.sleep(20);
+      }
+      watcher.stateAtFault = watcher.state(StepName.COPY_DATABASE);
+      controller.destroyForcibly();
+    });
+    watcher.start();
+    Run first = controller(false);
+    watcher.stop();
+    assertNotEquals(0, first.exitCode(), "the controller should have been killed");
+    assertEquals("RUNNING", watcher.stateAtFault, "the journal should still show the step running");
+    Run resumed = controller(true);
+    assertEquals(0, resumed.exitCode(), resumed.err());
+    boolean lost = false;
+    String note = "";
+    try {
+      assertSourceUnchanged(before, added);
+      DemoCheck.Result check = hosts.verify();
+      assertTrue(check.passed(), check.summary());
+      // The report names the database that really held the target's old data.
+      assertOldDatabaseKept();
+      String aside = hosts.targetPg().psql("postgres",
+          "SELECT datname FROM pg_database WHERE datname LIKE 'mastodon_before_ferry_%'");
+      assertTrue(resumed.out().contains(aside), "the report should name " + aside + ": " + resumed.out());
+    } catch (AssertionError e) {
+      lost = true;
+      note = e.getMessage();
+    }
+    trials.add(new Trial("controller frozen, killed after swap", StepName.COPY_DATABASE, 0, watcher.stateAtFault, 2,
+        true, lost, note));
+    assertFalse(lost, note);
+  }
+
+  @Test
+  @Order(3)
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void aFullTargetDiskFailsClearlyKeepsEverythingAndResumesOnceThereIsSpace() throws Exception {
     prepare();
