@@ -78,7 +78,7 @@ final class AtomicFileWriter {
         }
         Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException e) {
-        throw MediaException.onWrite(e, entry.path());
+        throw MediaException.onWrite(e, entry.path(), target);
       }
     }
 
@@ -132,7 +132,7 @@ final class AtomicFileWriter {
       }
       return new Pending(target, partial, entry, digest, offset + length);
     } catch (IOException e) {
-      throw MediaException.onWrite(e, entry.path());
+      throw MediaException.onWrite(e, entry.path(), target);
     }
   }
 

@@ -49,6 +49,15 @@ public class MediaException extends IOException implements Statuses.HasStatusCod
 
   /** Turns a write failure into a clear "disk full" error when that is what it is. */
   static IOException onWrite(IOException e, String what) {
+    return onWrite(e, what, null);
+  }
+
+  /**
+   * Turns a write failure into a clear "disk full" error when that is what it is, naming the
+   * filesystem (mount point and device) that holds {@code where}, so the user knows which disk to
+   * free.
+   */
+  static IOException onWrite(IOException e, String what, java.nio.file.Path where) {
     if (e instanceof MediaException) {
       return e;
     }
@@ -56,10 +65,23 @@ public class MediaException extends IOException implements Statuses.HasStatusCod
     if (message.contains("No space left") || message.contains("Disk quota exceeded")) {
       return new MediaException(
           Reason.RESOURCE_EXHAUSTED,
-          "the target disk is full while writing " + what
+          "the target disk is full" + filesystem(where) + " while writing " + what
               + "; free some space and run the sync again (it resumes; no partial file is left under a real name)",
           e);
     }
     return e;
+  }
+
+  /** " (filesystem /mount/point (device), N bytes free)", or "" if unknown. */
+  private static String filesystem(java.nio.file.Path where) {
+    for (java.nio.file.Path p = where; p != null; p = p.getParent()) {
+      try {
+        java.nio.file.FileStore store = java.nio.file.Files.getFileStore(p);
+        return " (filesystem " + store + ", " + store.getUsableSpace() + " bytes free)";
+      } catch (IOException | SecurityException e) {
+        // Not there (yet): ask its parent, which is on the same filesystem until a mount point.
+      }
+    }
+    return "";
   }
 }

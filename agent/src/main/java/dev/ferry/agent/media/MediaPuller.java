@@ -227,7 +227,7 @@ public final class MediaPuller {
         Files.setPosixFilePermissions(root, ManifestBuilder.permissions(policy.dirMode(0755)));
         policy.own(root);
       } catch (IOException e) {
-        throw MediaException.onWrite(e, root.toString());
+        throw MediaException.onWrite(e, root.toString(), root);
       }
     }
 

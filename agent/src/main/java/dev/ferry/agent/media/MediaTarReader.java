@@ -138,7 +138,7 @@ final class MediaTarReader {
       Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       Files.deleteIfExists(temporary);
-      throw MediaException.onWrite(e, entry.path());
+      throw MediaException.onWrite(e, entry.path(), target);
     }
   }
 
@@ -150,7 +150,7 @@ final class MediaTarReader {
     try {
       Files.createDirectory(dir, PRIVATE_DIRECTORY);
     } catch (IOException e) {
-      throw MediaException.onWrite(e, guard.root().relativize(dir).toString());
+      throw MediaException.onWrite(e, guard.root().relativize(dir).toString(), dir);
     }
   }
 

@@ -225,6 +225,28 @@ public final class AgentMigrationOps implements MigrationOps {
   }
 
   @Override
+  public java.util.Optional<StepResult> databaseAlreadyCopied() throws Exception {
+    DatabaseClient db = new DatabaseClient();
+    DbCounts source = db.counts(agents.get(Side.SOURCE));
+    DbCounts target;
+    try {
+      target = db.counts(agents.get(Side.TARGET));
+    } catch (AgentException e) {
+      // No database to count on the target (yet): the copy must run.
+      return java.util.Optional.empty();
+    }
+    if (source.tableRows().isEmpty() || !source.equals(target)) {
+      return java.util.Optional.empty();
+    }
+    long rows = source.tableRows().values().stream().mapToLong(Long::longValue).sum();
+    return java.util.Optional.of(StepResult.done(source.tableRows().size(), 0,
+        source.tableRows().size() + " tables, " + rows + " rows, " + source.sequenceValues().size()
+            + " sequences equal the source's: the interrupted attempt had already swapped its verified copy in"
+            + " and set the target's old database aside then (as " + knownStatus(Side.TARGET).getPostgres().getDatabaseName()
+            + "_before_ferry_<time>); not copied again"));
+  }
+
+  @Override
   public StepResult copyRedis() throws Exception {
     String sourceRedis = knownStatus(Side.SOURCE).getPaths().getRedisUnit();
     String targetRedis = knownStatus(Side.TARGET).getPaths().getRedisUnit();

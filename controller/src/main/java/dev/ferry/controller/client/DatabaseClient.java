@@ -6,6 +6,7 @@ import dev.ferry.proto.v1.CopyDatabaseRequest;
 import dev.ferry.proto.v1.CopyDatabaseResponse;
 import dev.ferry.proto.v1.CopyOptions;
 import dev.ferry.proto.v1.CopySummary;
+import dev.ferry.proto.v1.CountDatabaseRequest;
 import dev.ferry.proto.v1.DatabaseFacts;
 import dev.ferry.proto.v1.DatabaseServiceGrpc;
 import dev.ferry.proto.v1.DescribeDatabaseRequest;
@@ -53,6 +54,24 @@ public class DatabaseClient {
       throw Failures.of(target.host().name(), e);
     }
     return new DbPreflight(problems(checked.getProblemsList()), side(sourceFacts), side(checked.getTarget()));
+  }
+
+  /**
+   * The agent's database's row counts and sequence values. Changes nothing.
+   *
+   * @throws AgentException if the agent cannot be asked or cannot count (e.g. no database)
+   */
+  public DbCounts counts(AgentClient agent) throws AgentException {
+    try {
+      dev.ferry.proto.v1.DatabaseCounts counts =
+          DatabaseServiceGrpc.newBlockingStub(agent.channel())
+              .withDeadlineAfter(PREFLIGHT_DEADLINE_SECONDS, TimeUnit.SECONDS)
+              .countDatabase(CountDatabaseRequest.getDefaultInstance())
+              .getCounts();
+      return new DbCounts(counts.getTableRowsMap(), counts.getSequenceValuesMap(), counts.getUnusedSequencesList());
+    } catch (StatusRuntimeException e) {
+      throw Failures.of(agent.host().name(), e);
+    }
   }
 
   /**

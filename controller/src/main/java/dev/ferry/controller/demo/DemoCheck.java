@@ -27,7 +27,8 @@ public final class DemoCheck {
     }
   }
 
-  static final String COUNTS_SQL =
+  /** Row counts of every table and materialized view, then every sequence's last value, of schema public. */
+  public static final String COUNTS_SQL =
       "SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text), ',' ORDER BY c.relname)"
           + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm');"
           + "SELECT string_agg(format('%s=%s', sequencename, last_value), ',' ORDER BY sequencename) FROM pg_sequences WHERE schemaname = 'public';";
@@ -76,7 +77,8 @@ public final class DemoCheck {
     return ok;
   }
 
-  static Map<String, String> hashes(Path root) throws IOException {
+  /** SHA-256 of every regular file under {@code root}, by relative path. */
+  public static Map<String, String> hashes(Path root) throws IOException {
     Map<String, String> hashes = new TreeMap<>();
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : (Iterable<Path>) walk::iterator) {

@@ -64,7 +64,19 @@ public final class Migration {
       journal.downtimeStarted(Instant.now());
     }
     step(StepName.STOP_SOURCE, () -> ops.stopServices(Side.SOURCE));
-    step(StepName.COPY_DATABASE, () -> ops.copyDatabase(log));
+    // An attempt that started may have swapped its copy in just before the crash or cut link,
+    // with no time left to journal it: then the target already holds the source's data.
+    Journal.State copyBefore = journal.entry(StepName.COPY_DATABASE).state;
+    boolean copyAttempted = copyBefore == Journal.State.RUNNING || copyBefore == Journal.State.FAILED;
+    step(StepName.COPY_DATABASE, () -> {
+      if (copyAttempted) {
+        java.util.Optional<StepResult> landed = ops.databaseAlreadyCopied();
+        if (landed.isPresent()) {
+          return landed.get();
+        }
+      }
+      return ops.copyDatabase(log);
+    });
     step(StepName.FINAL_MEDIA, () -> ops.syncMedia(journal.excludeCache(), log));
     step(StepName.REDIS, () -> journal.withRedis() ? ops.copyRedis() : StepResult.skipped("not asked for (--with-redis)"));
     step(StepName.START_TARGET, () -> ops.startServices(Side.TARGET));

@@ -1,6 +1,7 @@
 package dev.ferry.controller.migration;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -29,6 +30,16 @@ public interface MigrationOps extends AutoCloseable {
 
   /** The streamed, verified database copy with its swap. */
   StepResult copyDatabase(Consumer<String> progress) throws Exception;
+
+  /**
+   * Asked only when resuming a database step that had started: whether the interrupted attempt
+   * already swapped a complete copy in (the target's rows and sequences equal the stopped
+   * source's). Running the copy again would set that copy aside as a second "old" database and
+   * report it as the target's old data. Empty if the copy must run.
+   */
+  default Optional<StepResult> databaseAlreadyCopied() throws Exception {
+    return Optional.empty();
+  }
 
   StepResult copyRedis() throws Exception;
 

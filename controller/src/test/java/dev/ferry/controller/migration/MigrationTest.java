@@ -23,6 +23,9 @@ class MigrationTest {
     HostFacts source = facts("old", "example.social", 15, 15, 15, "4.3.2");
     HostFacts target = facts("new", "example.social", 15, 16, 16, "4.3.2");
     String failAt = "";
+    /** Whether the target already holds the source's data (an interrupted copy had swapped it in). */
+    boolean alreadyCopied;
+    int copyChecks;
 
     static HostFacts facts(String name, String domain, int server, int dump, int restore, String version) {
       return new HostFacts(name, "ubuntu", domain, domain, version, server, dump, restore, "mastodon", 1_000_000,
@@ -47,6 +50,10 @@ class MigrationTest {
     @Override public StepResult copySecrets() { return call("secrets"); }
     @Override public StepResult copyDatabase(Consumer<String> progress) { return call("database"); }
     @Override public StepResult copyRedis() { return call("redis"); }
+    @Override public java.util.Optional<StepResult> databaseAlreadyCopied() {
+      copyChecks++;
+      return alreadyCopied ? java.util.Optional.of(StepResult.done(1, 0, "already copied")) : java.util.Optional.empty();
+    }
     @Override public StepResult tootctl(Side side, List<String> args, Consumer<String> out) { return call("tootctl " + String.join(" ", args)); }
     @Override public StepResult smokeTest(String domain) { return call("smoke " + domain); }
   }
@@ -79,6 +86,38 @@ class MigrationTest {
     new Migration(ops, reloaded, line -> { }).run(() -> { throw new AssertionError("already confirmed"); });
     assertEquals(List.of("database", "media", "redis", "start target", "tootctl feeds build", "smoke example.social"), ops.calls);
     assertFalse(Journal.unfinished(dir, "old", "new").isPresent());
+  }
+
+  /**
+   * Regression (found by the fault matrix): the controller died after the target had swapped its
+   * copy in but before the journal said so; the resume copied again, set the first copy aside as
+   * a second "old" database and named that one in the report.
+   */
+  @Test
+  void resumeDoesNotCopyTheDatabaseAgainWhenTheInterruptedAttemptHadLanded() throws Exception {
+    FakeOps ops = new FakeOps();
+    ops.failAt = "database";
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    assertThrows(MigrationFailedException.class, () -> new Migration(ops, journal, line -> { }).run(() -> true));
+    assertEquals(0, ops.copyChecks, "a first attempt never asks");
+    ops.alreadyCopied = true;
+    ops.calls.clear();
+    new Migration(ops, Journal.unfinished(dir, "old", "new").orElseThrow(), line -> { }).run(() -> true);
+    assertEquals(1, ops.copyChecks);
+    assertFalse(ops.calls.contains("database"), ops.calls.toString());
+    assertEquals("already copied", Journal.load(journal.dir()).entry(StepName.COPY_DATABASE).detail);
+  }
+
+  @Test
+  void resumeCopiesTheDatabaseWhenTheInterruptedAttemptHadNotLanded() throws Exception {
+    FakeOps ops = new FakeOps();
+    ops.failAt = "database";
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    assertThrows(MigrationFailedException.class, () -> new Migration(ops, journal, line -> { }).run(() -> true));
+    ops.calls.clear();
+    new Migration(ops, Journal.unfinished(dir, "old", "new").orElseThrow(), line -> { }).run(() -> true);
+    assertEquals(1, ops.copyChecks);
+    assertEquals("database", ops.calls.get(0));
   }
 
   @Test

@@ -1,0 +1,123 @@
+package dev.ferry.controller.testing;
+
+import dev.ferry.agent.config.ConfigKey;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real agent in a JVM of its own ({@code ferry-agent init} then {@code run}) with any layout,
+ * so a test can kill it with SIGKILL at any moment, the way a crash or power cut would, and start
+ * it again with the same state directory and port (its pairing survives). The database-copy tests
+ * have a narrower twin in the db package.
+ */
+public final class ChildAgent implements AutoCloseable {
+  private static final Pattern CODE = Pattern.compile("pairing code: (\\S+)");
+  private final Path config;
+  private final int port;
+  private final Path log;
+  private Process process;
+
+  private ChildAgent(Path config, int port, Path log) {
+    this.config = config;
+    this.port = port;
+    this.log = log;
+  }
+
+  /** Writes {@code dir/agent.conf} with a free loopback port; call {@link #init()} then {@link #start()}. */
+  public static ChildAgent configure(Path dir, Map<ConfigKey, String> settings) throws IOException {
+    int port;
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort();
+    }
+    Files.createDirectories(dir);
+    StringBuilder text = new StringBuilder();
+    text.append(ConfigKey.LISTEN.key()).append(" = 127.0.0.1:").append(port).append('\n');
+    text.append(ConfigKey.STATE_DIR.key()).append(" = ").append(dir.resolve("state")).append('\n');
+    settings.forEach((key, value) -> text.append(key.key()).append(" = ").append(value).append('\n'));
+    Path config = dir.resolve("agent.conf");
+    Files.writeString(config, text);
+    return new ChildAgent(config, port, dir.resolve("agent.log"));
+  }
+
+  /** {@code ferry-agent init}: the pairing code it prints. */
+  public String init() throws IOException, InterruptedException {
+    Process init = new ProcessBuilder(command("init")).redirectErrorStream(true).start();
+    String out = new String(init.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!init.waitFor(60, TimeUnit.SECONDS) || init.exitValue() != 0) {
+      throw new IOException("ferry-agent init failed: " + out);
+    }
+    Matcher m = CODE.matcher(out);
+    if (!m.find()) {
+      throw new IOException("no pairing code in: " + out);
+    }
+    return m.group(1);
+  }
+
+  /** {@code ferry-agent run}, waiting until it accepts connections. */
+  public void start() throws IOException, InterruptedException {
+    process = new ProcessBuilder(command("run")).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IOException("ferry-agent run exited: " + Files.readString(log));
+      }
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
+        return;
+      } catch (IOException e) {
+        Thread.sleep(100);
+      }
+    }
+    throw new IOException("ferry-agent run did not start listening: " + Files.readString(log));
+  }
+
+  public boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  public String address() {
+    return "127.0.0.1:" + port;
+  }
+
+  public Path log() {
+    return log;
+  }
+
+  /**
+   * SIGKILL, like a crash: no shutdown hook runs. Its children (pg_dump, pg_restore) are killed
+   * too, as systemd kills what is left in a crashed unit's control group.
+   */
+  public void kill() throws InterruptedException {
+    List<ProcessHandle> children = process.descendants().toList();
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+    children.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle child : children) {
+      child.onExit().completeOnTimeout(child, 30, TimeUnit.SECONDS).join();
+    }
+  }
+
+  private List<String> command(String subcommand) {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    return List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-cp", System.getProperty("java.class.path"), "dev.ferry.agent.AgentMain", subcommand, "--config", config.toString());
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (alive()) {
+      kill();
+    }
+  }
+}
