@@ -9,6 +9,7 @@ import com.google.gson.JsonParser;
 import dev.ferry.agent.config.ConfigKey;
 import dev.ferry.agent.testing.TestAgent;
 import dev.ferry.agent.testing.TestPostgres;
+import dev.ferry.controller.testing.ChildAgent;
 import dev.ferry.controller.testing.TestController;
 import java.io.IOException;
 import java.io.InputStream;
@@ -227,9 +228,9 @@ class DbCopyTest {
     // so the kill lands mid-dump whatever the machine's speed.
     Path stalling = PgWrappers.stallingDumpAfter(sourcePg.bindir(), 1 << 20);
     ChildAgent child =
-        ChildAgent.configure(dir.resolve("child"), Map.of(
-            "db.host", sourcePg.socketDir().toString(), "db.port", Integer.toString(sourcePg.port()),
-            "db.name", SOURCE_DB, "db.role", "mastodon", "pg.bindir", stalling.toString()));
+        ChildAgent.configure(dir.resolve("child"), Map.of(ConfigKey.LAYOUT, "none",
+            ConfigKey.DB_HOST, sourcePg.socketDir().toString(), ConfigKey.DB_PORT, Integer.toString(sourcePg.port()),
+            ConfigKey.DB_NAME, SOURCE_DB, ConfigKey.DB_ROLE, "mastodon", ConfigKey.PG_BINDIR, stalling.toString()));
     cleanup.add(child);
     try {
       String code = child.init();
@@ -241,7 +242,7 @@ class DbCopyTest {
       CompletableFuture<TestController.Run> copy =
           CompletableFuture.supplyAsync(() -> controller.run("db", "copy", "--from", "crashy", "--to", "nixos"));
       awaitStagingFilling();
-      List<ProcessHandle> orphans = child.kill();
+      List<ProcessHandle> orphans = child.killLeavingChildren();
       TestController.Run cut = copy.get(3, TimeUnit.MINUTES);
       orphans.forEach(ProcessHandle::destroyForcibly);
 
@@ -252,7 +253,7 @@ class DbCopyTest {
       assertSameContent();
       assertTrue(databases(targetPg).contains(STAGING), "the partial copy stays, clearly named");
 
-      child.set("pg.bindir", sourcePg.bindir().toString());
+      child.set(ConfigKey.PG_BINDIR, sourcePg.bindir().toString());
       child.start();
       TestController.Run again = controller.run("db", "copy", "--from", "crashy", "--to", "nixos", "--json");
       assertEquals(0, again.exitCode(), again.err() + again.out());

@@ -3,12 +3,14 @@ package dev.ferry.controller.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ferry.agent.config.ConfigKey;
 import dev.ferry.agent.media.MediaTrees;
 import dev.ferry.agent.testing.TestPostgres;
 import dev.ferry.common.identity.Identity;
 import dev.ferry.common.identity.PinnedTrustManager;
 import dev.ferry.controller.client.Channels;
 import dev.ferry.controller.home.PairedHost;
+import dev.ferry.controller.testing.ChildAgent;
 import dev.ferry.controller.testing.TestController;
 import dev.ferry.proto.v1.AgentServiceGrpc;
 import dev.ferry.proto.v1.GetManifestRequest;
@@ -67,11 +69,11 @@ class MediaLoadTest {
     Path targetMastodon = Files.createDirectories(dir.resolve("target/mastodon"));
     Path targetRoot = Files.createDirectories(targetMastodon.resolve("public-system"));
 
-    try (AgentProcess source = AgentProcess.configure(dir.resolve("agent-src"), Map.of(
-            "layout", "ubuntu", "mastodon.root", sourceLive.toString(), "media.root", sourceRoot.toString()));
-        AgentProcess target = AgentProcess.configure(dir.resolve("agent-tgt"), Map.of(
-            "layout", "nixos", "mastodon.root", targetMastodon.toString(), "media.root", targetRoot.toString(),
-            "mastodon.user", "mastodon", "mastodon.group", "mastodon"))) {
+    try (ChildAgent source = ChildAgent.configure(dir.resolve("agent-src"), Map.of(ConfigKey.LAYOUT, "ubuntu",
+            ConfigKey.MASTODON_ROOT, sourceLive.toString(), ConfigKey.MEDIA_ROOT, sourceRoot.toString()));
+        ChildAgent target = ChildAgent.configure(dir.resolve("agent-tgt"), Map.of(ConfigKey.LAYOUT, "nixos",
+            ConfigKey.MASTODON_ROOT, targetMastodon.toString(), ConfigKey.MEDIA_ROOT, targetRoot.toString(),
+            ConfigKey.MASTODON_USER, "mastodon", ConfigKey.MASTODON_GROUP, "mastodon"))) {
       String sourceCode = source.init();
       String targetCode = target.init();
       source.start();
@@ -160,7 +162,7 @@ class MediaLoadTest {
             sorted.get(sorted.size() / 2), sorted.get(Math.min(sorted.size() - 1, sorted.size() * 99 / 100)), sorted.get(sorted.size() - 1));
       });
       System.out.printf("load: target agent RSS %d MiB before, peak %d MiB (bound %d MiB, heap limit %s); source peak %d MiB%n",
-          baseline >> 20, targetPeak.get() >> 20, RSS_BOUND >> 20, AgentProcess.MAX_HEAP, sourcePeak.get() >> 20);
+          baseline >> 20, targetPeak.get() >> 20, RSS_BOUND >> 20, ChildAgent.MAX_HEAP, sourcePeak.get() >> 20);
 
       // For scale, not asserted: a plain local copy of the same tree (no network, no TLS, no hashes).
       if (Files.isExecutable(Path.of("/usr/bin/rsync"))) {

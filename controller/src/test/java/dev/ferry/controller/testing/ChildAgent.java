@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -17,11 +18,16 @@ import java.util.regex.Pattern;
 /**
  * A real agent in a JVM of its own ({@code ferry-agent init} then {@code run}) with any layout,
  * so a test can kill it with SIGKILL at any moment, the way a crash or power cut would, and start
- * it again with the same state directory and port (its pairing survives). The database-copy tests
- * have a narrower twin in the db package.
+ * it again with the same state directory and port (its pairing survives), or read what it really
+ * costs: its resident set from {@code /proc/PID/status}, heap, metaspace, threads and direct
+ * buffers included.
  */
 public final class ChildAgent implements AutoCloseable {
+  /** The heap limit the agent runs with; memory bounds in tests are set against it. */
+  public static final String MAX_HEAP = "-Xmx256m";
+
   private static final Pattern CODE = Pattern.compile("pairing code: (\\S+)");
+  private static final Pattern RSS = Pattern.compile("VmRSS:\\s+(\\d+) kB");
   private final Path config;
   private final int port;
   private final Path log;
@@ -47,6 +53,18 @@ public final class ChildAgent implements AutoCloseable {
     Path config = dir.resolve("agent.conf");
     Files.writeString(config, text);
     return new ChildAgent(config, port, dir.resolve("agent.log"));
+  }
+
+  /** Rewrites one setting, for the next {@link #start()}. */
+  public void set(ConfigKey key, String value) throws IOException {
+    List<String> lines = new ArrayList<>();
+    for (String line : Files.readAllLines(config)) {
+      if (!line.startsWith(key.key() + " =")) {
+        lines.add(line);
+      }
+    }
+    lines.add(key.key() + " = " + value);
+    Files.write(config, lines);
   }
 
   /** {@code ferry-agent init}: the pairing code it prints. */
@@ -94,23 +112,41 @@ public final class ChildAgent implements AutoCloseable {
     return log;
   }
 
+  /** The agent's resident set in bytes, from /proc/PID/status. */
+  public long residentBytes() throws IOException {
+    Matcher m = RSS.matcher(Files.readString(Path.of("/proc", Long.toString(process.pid()), "status")));
+    if (!m.find()) {
+      throw new IOException("no VmRSS for " + process.pid());
+    }
+    return Long.parseLong(m.group(1)) * 1024;
+  }
+
   /**
    * SIGKILL, like a crash: no shutdown hook runs. Its children (pg_dump, pg_restore) are killed
    * too, as systemd kills what is left in a crashed unit's control group.
    */
   public void kill() throws InterruptedException {
-    List<ProcessHandle> children = process.descendants().toList();
-    process.destroyForcibly();
-    process.waitFor(30, TimeUnit.SECONDS);
+    List<ProcessHandle> children = killLeavingChildren();
     children.forEach(ProcessHandle::destroyForcibly);
     for (ProcessHandle child : children) {
       child.onExit().completeOnTimeout(child, 30, TimeUnit.SECONDS).join();
     }
   }
 
+  /**
+   * SIGKILL to the agent alone, for tests that watch what its orphans (a pg_dump mid-stream) do
+   * to the peer; returns them, for the test to kill when it is done watching.
+   */
+  public List<ProcessHandle> killLeavingChildren() throws InterruptedException {
+    List<ProcessHandle> children = process.descendants().toList();
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+    return children;
+  }
+
   private List<String> command(String subcommand) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    return List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+    return List.of(java, MAX_HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-cp", System.getProperty("java.class.path"), "dev.ferry.agent.AgentMain", subcommand, "--config", config.toString());
   }
 
