@@ -65,6 +65,8 @@ public final class MediaPuller {
     private long plannedFiles;
     private volatile IOException readerFailure;
     private final List<MediaEntry> directories = new ArrayList<>();
+    /** Directories that existed but were not yet right when scanned (new ones: see RootGuard). */
+    private final Set<Path> unsettled = new HashSet<>();
     private final Set<String> sourcePaths = new HashSet<>();
     private final List<String> refusals = new ArrayList<>();
     private long refusalCount;
@@ -220,7 +222,16 @@ public final class MediaPuller {
       }
       Path local = guard.lexical(path);
       // Under a directory this run created there is nothing to compare: skip the lookups.
-      BasicFileAttributes here = guard.inNewDirectory(path) ? null : attributes(local);
+      boolean inNewDirectory = guard.inNewDirectory(path);
+      if (entry.kind() == EntryKind.DIRECTORY) {
+        // One lstat that also tells whether mode, owner and mtime are already right, so that the
+        // finishing pass can skip directories nothing was written to (most of a re-sync).
+        Map<String, Object> unix = inNewDirectory ? null : unixAttributes(local);
+        if (unix != null && !((Boolean) unix.get("isDirectory") && settled(local, entry, unix))) {
+          unsettled.add(local);
+        }
+      }
+      BasicFileAttributes here = inNewDirectory ? null : attributes(local);
       switch (entry.kind()) {
         case DIRECTORY -> {
           directories.add(entry);
@@ -301,9 +312,19 @@ public final class MediaPuller {
             continue;
           }
         }
+        if (!options.dryRun()) {
+          reader.touched(path);
+        }
         deleted++;
         report(false);
       }
+    }
+
+    /** True if the directory at {@code path} already has the mode, owner and mtime it should end with. */
+    private boolean settled(Path path, MediaEntry entry, Map<String, Object> unix) throws IOException {
+      return ((Integer) unix.get("mode") & 07777) == policy.dirMode(entry.mode())
+          && policy.owns(path, unix)
+          && unix.get("lastModifiedTime").equals(FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS));
     }
 
     private void finishDirectories() throws IOException {
@@ -311,6 +332,9 @@ public final class MediaPuller {
       for (int i = directories.size() - 1; i >= 0; i--) {
         MediaEntry entry = directories.get(i);
         Path path = guard.lexical(entry.path());
+        if (!unsettled.contains(path) && !guard.created(path) && !reader.wasTouched(path)) {
+          continue; // was right when scanned and nothing in it changed since
+        }
         Map<String, Object> now = unixAttributes(path);
         if (now == null || !(Boolean) now.get("isDirectory")) {
           continue;
@@ -325,7 +349,7 @@ public final class MediaPuller {
         }
         FileTime mtime = FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS);
         if (!now.get("lastModifiedTime").equals(mtime)) {
-          Files.setLastModifiedTime(path, mtime);
+          AtomicFileWriter.setTimes(path, mtime);
         }
       }
     }

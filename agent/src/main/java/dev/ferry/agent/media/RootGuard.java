@@ -83,6 +83,11 @@ final class RootGuard {
     return createdDirectories.contains(lexical(relative).getParent());
   }
 
+  /** True if this guard created {@code dir} in this run. */
+  synchronized boolean created(Path dir) {
+    return createdDirectories.contains(dir);
+  }
+
   /** Where {@code relative} is, checked lexically only: for looking, not for writing. */
   Path lexical(String relative) throws MediaException {
     Path resolved = root.resolve(MediaPaths.check(relative)).normalize();
