@@ -222,28 +222,28 @@ public final class MediaPuller {
       }
       Path local = guard.lexical(path);
       // Under a directory this run created there is nothing to compare: skip the lookups.
-      boolean inNewDirectory = guard.inNewDirectory(path);
+      boolean inNewDirectory = guard.inNewDirectory(local);
       if (entry.kind() == EntryKind.DIRECTORY) {
         // One lstat that also tells whether mode, owner and mtime are already right, so that the
         // finishing pass can skip directories nothing was written to (most of a re-sync).
         Map<String, Object> unix = inNewDirectory ? null : unixAttributes(local);
-        if (unix != null && !((Boolean) unix.get("isDirectory") && settled(local, entry, unix))) {
+        directories.add(entry);
+        if (unix == null) {
+          directoriesCreated++;
+          if (!options.dryRun()) {
+            guard.directory(path, reader::createDirectory);
+          }
+        } else if (!(Boolean) unix.get("isDirectory")) {
+          refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
+        } else if (!settled(local, entry, unix)) {
           unsettled.add(local);
         }
+        report(false);
+        return;
       }
       BasicFileAttributes here = inNewDirectory ? null : attributes(local);
       switch (entry.kind()) {
-        case DIRECTORY -> {
-          directories.add(entry);
-          if (here == null) {
-            directoriesCreated++;
-            if (!options.dryRun()) {
-              guard.directory(path, reader::createDirectory);
-            }
-          } else if (!here.isDirectory()) {
-            refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
-          }
-        }
+        case DIRECTORY -> throw new IllegalStateException("directories are handled above");
         case FILE -> {
           if (here != null && here.isRegularFile() && here.size() == entry.size()
               && here.lastModifiedTime().to(TimeUnit.SECONDS) == TimeUnit.NANOSECONDS.toSeconds(entry.mtimeNanos())) {
@@ -252,7 +252,7 @@ public final class MediaPuller {
           } else if (here != null && here.isDirectory()) {
             refuse(MediaPaths.printable(path) + ": a file on the source but a directory on the target; left alone");
           } else {
-            long offset = options.dryRun() || guard.inNewDirectory(path) ? 0 : PartialFiles.resumeOffset(local, entry);
+            long offset = options.dryRun() || inNewDirectory ? 0 : PartialFiles.resumeOffset(local, entry);
             plan(entry, offset);
           }
         }
@@ -404,6 +404,9 @@ public final class MediaPuller {
       try {
         return Files.readAttributes(path, "unix:mode,uid,gid,lastModifiedTime,isDirectory", LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException e) {
+        return null;
+      } catch (java.nio.file.FileSystemException e) {
+        // A parent that is a file, for example: treat as absent; creating it will refuse it clearly.
         return null;
       }
     }

@@ -80,7 +80,12 @@ final class RootGuard {
 
   /** True if {@code relative}'s parent was created in this run, so nothing can exist under it yet. */
   synchronized boolean inNewDirectory(String relative) throws IOException {
-    return createdDirectories.contains(lexical(relative).getParent());
+    return inNewDirectory(lexical(relative));
+  }
+
+  /** Like {@link #inNewDirectory(String)}, for a path {@link #lexical} already resolved. */
+  synchronized boolean inNewDirectory(Path resolved) {
+    return createdDirectories.contains(resolved.getParent());
   }
 
   /** True if this guard created {@code dir} in this run. */
