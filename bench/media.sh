@@ -121,7 +121,7 @@ for side in src dst; do
   wait_port "${PORT[$side]}"
   "$REPO/bin/ferry" pair "$side" "127.0.0.1:${PORT[$side]}" --code "$code" > /dev/null
 done
-echo "   agent heap limit: ${FERRY_JAVA_OPTS:--Xmx192m -XX:MaxDirectMemorySize=64m} (bin/ferry-agent default)"
+echo "   agent JVM options: ${FERRY_JAVA_OPTS:-$(sed -n 's/^FERRY_JAVA_OPTS="\${FERRY_JAVA_OPTS:-\(.*\)}" ferry_launch.*/\1/p' "$REPO/bin/ferry-agent")} (bin/ferry-agent default)"
 
 # Peak RSS of each agent, sampled every 100 ms for the whole run.
 ( peak_src=0; peak_dst=0

@@ -56,7 +56,8 @@ maven.buildMavenPackage {
     install -Dm644 systemd/agent.conf.example $out/share/doc/ferry/agent.conf.example
     # Same defaults as bin/ferry-agent and bin/ferry; FERRY_JAVA_OPTS replaces them.
     makeWrapper ${jre}/bin/java $out/bin/ferry-agent \
-      --run 'set -- ''${FERRY_JAVA_OPTS:--Xmx192m -XX:MaxDirectMemorySize=64m} -jar '"$out"'/share/ferry/ferry-agent.jar "$@"'
+      --set-default MALLOC_ARENA_MAX 2 \
+      --run 'set -- ''${FERRY_JAVA_OPTS:--Xms24m -Xmx192m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:MaxDirectMemorySize=32m -XX:+UseSerialGC -XX:ReservedCodeCacheSize=48m -XX:+ExitOnOutOfMemoryError} -jar '"$out"'/share/ferry/ferry-agent.jar "$@"'
     makeWrapper ${jre}/bin/java $out/bin/ferry \
       --run 'set -- ''${FERRY_JAVA_OPTS:--Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1} -jar '"$out"'/share/ferry/ferry-controller.jar "$@"'
     runHook postInstall

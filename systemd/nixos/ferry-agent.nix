@@ -80,7 +80,7 @@ in
 
     javaOptions = mkOption {
       type = types.listOf types.str;
-      default = [ "-Xmx192m" "-XX:MaxDirectMemorySize=64m" "-XX:+UseSerialGC" "-XX:+ExitOnOutOfMemoryError" ];
+      default = [ "-Xms24m" "-Xmx192m" "-XX:MinHeapFreeRatio=10" "-XX:MaxHeapFreeRatio=30" "-XX:MaxDirectMemorySize=32m" "-XX:+UseSerialGC" "-XX:ReservedCodeCacheSize=48m" "-XX:+ExitOnOutOfMemoryError" ];
       description = "JVM options: the heap and direct memory stay bounded whatever a peer sends.";
     };
 
@@ -200,6 +200,7 @@ in
       path = [ pkgs.util-linux config.systemd.package "/run/wrappers" "/run/current-system/sw" ]
         ++ lib.optional config.services.postgresql.enable config.services.postgresql.package;
       environment.FERRY_JAVA_OPTS = lib.concatStringsSep " " cfg.javaOptions;
+      environment.MALLOC_ARENA_MAX = "2";
       serviceConfig = {
         # The same choices as systemd/ferry-agent.service; the comments there say why.
         Type = "exec";

@@ -89,7 +89,7 @@ class DebPackageIT {
       assertEquals("active", show(box, "ActiveState"));
       String mainPid = show(box, "MainPID");
       String args = box.check(STEP, "ps", "-o", "args=", "-p", mainPid).stdout();
-      assertTrue(args.contains("-Xmx192m") && args.contains("-XX:MaxDirectMemorySize=64m"), "bounded JVM: " + args);
+      assertTrue(args.contains("-Xmx192m") && args.contains("-XX:MaxDirectMemorySize=32m"), "bounded JVM: " + args);
       assertTrue(args.contains("/share/ferry/ferry-agent.jar run --config /etc/ferry/agent.conf"), args);
 
       // ---- Pair and ask for status with the installed controller ---------------------------

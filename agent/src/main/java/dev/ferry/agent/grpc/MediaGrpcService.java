@@ -2,6 +2,7 @@ package dev.ferry.agent.grpc;
 
 import dev.ferry.agent.layout.Layout;
 import dev.ferry.agent.media.FileRequest;
+import dev.ferry.agent.media.HashWarmup;
 import dev.ferry.agent.media.ManifestBuilder;
 import dev.ferry.agent.media.MediaPuller;
 import dev.ferry.agent.media.MediaTarWriter;
@@ -56,6 +57,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     this.peers = peers;
     this.flusher = flusher;
     this.clock = clock;
+    HashWarmup.start();
   }
 
   /** The extension for {@link AgentServer}: this service and the methods peers may call. */

@@ -65,6 +65,8 @@ public final class MediaPuller {
     private long plannedFiles;
     private volatile IOException readerFailure;
     private final List<MediaEntry> directories = new ArrayList<>();
+    /** Directories that existed but were not yet right when scanned (new ones: see RootGuard). */
+    private final Set<Path> unsettled = new HashSet<>();
     private final Set<String> sourcePaths = new HashSet<>();
     private final List<String> refusals = new ArrayList<>();
     private long refusalCount;
@@ -245,19 +247,28 @@ public final class MediaPuller {
       }
       Path local = guard.lexical(path);
       // Under a directory this run created there is nothing to compare: skip the lookups.
-      BasicFileAttributes here = guard.inNewDirectory(path) ? null : attributes(local);
-      switch (entry.kind()) {
-        case DIRECTORY -> {
-          directories.add(entry);
-          if (here == null) {
-            directoriesCreated++;
-            if (!options.dryRun()) {
-              guard.directory(path, reader::createDirectory);
-            }
-          } else if (!here.isDirectory()) {
-            refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
+      boolean inNewDirectory = guard.inNewDirectory(local);
+      if (entry.kind() == EntryKind.DIRECTORY) {
+        // One lstat that also tells whether mode, owner and mtime are already right, so that the
+        // finishing pass can skip directories nothing was written to (most of a re-sync).
+        Map<String, Object> unix = inNewDirectory ? null : unixAttributes(local);
+        directories.add(entry);
+        if (unix == null) {
+          directoriesCreated++;
+          if (!options.dryRun()) {
+            guard.directory(path, reader::createDirectory);
           }
+        } else if (!(Boolean) unix.get("isDirectory")) {
+          refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
+        } else if (!settled(local, entry, unix)) {
+          unsettled.add(local);
         }
+        report(false);
+        return;
+      }
+      BasicFileAttributes here = inNewDirectory ? null : attributes(local);
+      switch (entry.kind()) {
+        case DIRECTORY -> throw new IllegalStateException("directories are handled above");
         case FILE -> {
           if (here != null && here.isRegularFile() && here.size() == entry.size()
               && here.lastModifiedTime().to(TimeUnit.SECONDS) == TimeUnit.NANOSECONDS.toSeconds(entry.mtimeNanos())) {
@@ -266,7 +277,7 @@ public final class MediaPuller {
           } else if (here != null && here.isDirectory()) {
             refuse(MediaPaths.printable(path) + ": a file on the source but a directory on the target; left alone");
           } else {
-            long offset = options.dryRun() || guard.inNewDirectory(path) ? 0 : PartialFiles.resumeOffset(local, entry);
+            long offset = options.dryRun() || inNewDirectory ? 0 : PartialFiles.resumeOffset(local, entry);
             plan(entry, offset);
           }
         }
@@ -326,9 +337,19 @@ public final class MediaPuller {
             continue;
           }
         }
+        if (!options.dryRun()) {
+          reader.touched(path);
+        }
         deleted++;
         report(false);
       }
+    }
+
+    /** True if the directory at {@code path} already has the mode, owner and mtime it should end with. */
+    private boolean settled(Path path, MediaEntry entry, Map<String, Object> unix) throws IOException {
+      return ((Integer) unix.get("mode") & 07777) == policy.dirMode(entry.mode())
+          && policy.owns(path, unix)
+          && unix.get("lastModifiedTime").equals(FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS));
     }
 
     private void finishDirectories() throws IOException {
@@ -336,6 +357,9 @@ public final class MediaPuller {
       for (int i = directories.size() - 1; i >= 0; i--) {
         MediaEntry entry = directories.get(i);
         Path path = guard.lexical(entry.path());
+        if (!unsettled.contains(path) && !guard.created(path) && !reader.wasTouched(path)) {
+          continue; // was right when scanned and nothing in it changed since
+        }
         Map<String, Object> now = unixAttributes(path);
         if (now == null || !(Boolean) now.get("isDirectory")) {
           continue;
@@ -350,7 +374,7 @@ public final class MediaPuller {
         }
         FileTime mtime = FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS);
         if (!now.get("lastModifiedTime").equals(mtime)) {
-          Files.setLastModifiedTime(path, mtime);
+          AtomicFileWriter.setTimes(path, mtime);
         }
       }
     }
@@ -405,6 +429,9 @@ public final class MediaPuller {
       try {
         return Files.readAttributes(path, "unix:mode,uid,gid,lastModifiedTime,isDirectory", LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException e) {
+        return null;
+      } catch (java.nio.file.FileSystemException e) {
+        // A parent that is a file, for example: treat as absent; creating it will refuse it clearly.
         return null;
       }
     }

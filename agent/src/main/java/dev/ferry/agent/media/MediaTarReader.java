@@ -40,6 +40,8 @@ final class MediaTarReader {
   private final TargetPolicy policy;
   private final AtomicFileWriter writer;
   private final Listener listener;
+  /** Directories whose entries this run changed (so their mtime must be set again at the end). */
+  private final java.util.Set<Path> touched = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   MediaTarReader(RootGuard guard, TargetPolicy policy, Listener listener) {
     this.guard = guard;
@@ -102,6 +104,7 @@ final class MediaTarReader {
       throw refused(name, "negative size");
     }
     Path target = guard.withParents(name, this::createDirectory);
+    touched(target);
     MediaEntry metadata = planned.entry();
     AtomicFileWriter.Pending pending = writer.receive(target, metadata, offset, tar, entry.getSize());
     TarArchiveEntry digest = nextEntry(tar);
@@ -127,6 +130,7 @@ final class MediaTarReader {
 
   private void writeSymlink(MediaEntry entry, String linkTarget) throws IOException {
     Path target = guard.withParents(entry.path(), this::createDirectory);
+    touched(target);
     Path temporary = PartialFiles.partialFor(target, entry);
     try {
       Files.deleteIfExists(temporary);
@@ -147,11 +151,25 @@ final class MediaTarReader {
    * owner and mtime at the end of the run (one pass, after its contents are written).
    */
   void createDirectory(Path dir) throws IOException {
+    touched(dir);
     try {
       Files.createDirectory(dir, PRIVATE_DIRECTORY);
     } catch (IOException e) {
       throw MediaException.onWrite(e, guard.root().relativize(dir).toString(), dir);
     }
+  }
+
+  /** Records that the directory holding {@code path} changes in this run. */
+  void touched(Path path) {
+    Path parent = path.getParent();
+    if (parent != null) {
+      touched.add(parent);
+    }
+  }
+
+  /** True if this run created, renamed or removed anything directly in {@code dir}. */
+  boolean wasTouched(Path dir) {
+    return touched.contains(dir);
   }
 
   private static void requireRequested(String name, Planned planned, EntryKind kind) throws MediaException {

@@ -80,7 +80,17 @@ final class RootGuard {
 
   /** True if {@code relative}'s parent was created in this run, so nothing can exist under it yet. */
   synchronized boolean inNewDirectory(String relative) throws IOException {
-    return createdDirectories.contains(lexical(relative).getParent());
+    return inNewDirectory(lexical(relative));
+  }
+
+  /** Like {@link #inNewDirectory(String)}, for a path {@link #lexical} already resolved. */
+  synchronized boolean inNewDirectory(Path resolved) {
+    return createdDirectories.contains(resolved.getParent());
+  }
+
+  /** True if this guard created {@code dir} in this run. */
+  synchronized boolean created(Path dir) {
+    return createdDirectories.contains(dir);
   }
 
   /** Where {@code relative} is, checked lexically only: for looking, not for writing. */

@@ -112,6 +112,12 @@ public final class TargetPolicy {
     PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
     view.setOwner(owner);
     view.setGroup(group);
+    if (ids == null) {
+      // Learn the numbers from the first path we own: until then every check in owns() resolves
+      // names, and glibc reads /etc/passwd and /etc/group for each (two file opens per directory).
+      java.util.Map<String, Object> numbers = Files.readAttributes(path, "unix:uid,gid", LinkOption.NOFOLLOW_LINKS);
+      ids = new Ids((Integer) numbers.get("uid"), (Integer) numbers.get("gid"));
+    }
   }
 
   /**

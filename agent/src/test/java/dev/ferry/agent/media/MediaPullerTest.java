@@ -54,6 +54,29 @@ class MediaPullerTest {
   }
 
   @Test
+  void aReSyncStillFixesDirectoriesThatChangedOnEitherSide() throws IOException {
+    Path source = dir.resolve("src");
+    Path target = dir.resolve("dst");
+    List<String> files = MediaTrees.make(source, 30, 7);
+    pull(source, target, new PullOptions(false, false, false), OptionalInt.of(0640), OptionalInt.of(0750));
+    // Source: a new file in an existing directory (whose mtime is then set back, as a copy tool
+    // would). Target: another directory's mode and mtime changed behind ferry's back.
+    Path sourceDir = source.resolve(files.get(3)).getParent();
+    var sourceDirTime = Files.getLastModifiedTime(sourceDir);
+    Files.write(sourceDir.resolve("added.bin"), new byte[] {1, 2, 3});
+    Files.setLastModifiedTime(sourceDir, sourceDirTime);
+    Path drifted = target.resolve(files.get(10)).getParent();
+    Files.setPosixFilePermissions(drifted, ManifestBuilder.permissions(0700));
+    Files.setLastModifiedTime(drifted, java.nio.file.attribute.FileTime.fromMillis(0));
+
+    PullSummary second = pull(source, target, new PullOptions(false, false, false), OptionalInt.of(0640), OptionalInt.of(0750));
+    assertEquals(1, second.filesSent());
+    // Every directory's mtime matches the source again: the one written to, and the drifted one.
+    MediaTrees.assertSameContent(source, target, false);
+    assertEquals("rwxr-x---", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(drifted)));
+  }
+
+  @Test
   void keepsSourceModesWhenTheLayoutSetsNone() throws IOException {
     Path source = dir.resolve("src");
     Path target = dir.resolve("dst");
