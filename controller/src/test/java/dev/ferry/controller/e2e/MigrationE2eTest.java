@@ -195,7 +195,7 @@ class MigrationE2eTest {
   }
 
   /** Waits until the target holds more than the resume tail of {@code file}'s partial copy. */
-  private static Path awaitPartial(Path file, Process migrate) throws Exception {
+  static Path awaitPartial(Path file, Process migrate) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (System.nanoTime() < deadline && migrate.isAlive()) {
       try (Stream<Path> siblings = Files.exists(file.getParent()) ? Files.list(file.getParent()) : Stream.empty()) {

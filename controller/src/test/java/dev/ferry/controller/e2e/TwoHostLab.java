@@ -189,6 +189,22 @@ final class TwoHostLab implements AutoCloseable {
     }
   }
 
+  /**
+   * Pulls the cable of the "ubuntu" host for {@code duration}: its veth end on the controller's
+   * bridge goes down (the host sees no carrier, its addresses stay), then comes back up.
+   */
+  void cutUbuntuLink(Duration duration) throws IOException, InterruptedException {
+    String links = controllerNs.exec(STEP, "ip", "-o", "link", "show", "master", "br0").stdout();
+    String end = links.lines().map(l -> l.split(":\\s+")[1].split("@")[0]).filter(n -> n.startsWith("vu"))
+        .findFirst().orElseThrow(() -> new IOException("no ubuntu veth on br0: " + links));
+    check(controllerNs.exec(STEP, "ip", "link", "set", end, "down"));
+    try {
+      Thread.sleep(duration.toMillis());
+    } finally {
+      check(controllerNs.exec(STEP, "ip", "link", "set", end, "up"));
+    }
+  }
+
   /** The NixOS module's default port for Mastodon's Redis ({@code services.mastodon.redis.port}). */
   static final int NIXOS_REDIS_PORT = 31637;
 
