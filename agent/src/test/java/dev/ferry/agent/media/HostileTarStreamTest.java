@@ -8,7 +8,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -16,7 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -169,21 +167,7 @@ class HostileTarStreamTest {
     Map<String, MediaTarReader.Planned> expected = new HashMap<>();
     expected.put(NAME, new MediaTarReader.Planned(new MediaEntry(NAME, EntryKind.FILE, DATA.length, 1_700_000_000_000_000_000L, 0644, ""), 0));
     List<String> refusals = new ArrayList<>();
-    var lookup = FileSystems.getDefault().getUserPrincipalLookupService();
-    TargetPolicy policy = new TargetPolicy(lookup.lookupPrincipalByName("root"), lookup.lookupPrincipalByGroupName("root"),
-        OptionalInt.of(0640), OptionalInt.of(0750), 1 << 20);
-    MediaTarReader reader = new MediaTarReader(new RootGuard(root), policy, new MediaTarReader.Listener() {
-      @Override
-      public void received(MediaEntry entry, long offset, long bytesOverWire) {}
-
-      @Override
-      public void bytes(long n) {}
-
-      @Override
-      public void refused(String line) {
-        refusals.add(line);
-      }
-    });
+    MediaTarReader reader = TarReaders.reader(root, refusals::add);
     try {
       reader.read(new ByteArrayInputStream(bytes.toByteArray()), expected);
       if (row.refusal() != null) {

@@ -9,7 +9,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -18,7 +17,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -277,19 +275,7 @@ class MediaStreamFuzzTest {
     Map<String, MediaTarReader.Planned> expected = new HashMap<>();
     manifest.values().stream().filter(e -> e.kind() != EntryKind.DIRECTORY)
         .forEach(e -> expected.put(e.path(), new MediaTarReader.Planned(e, 0)));
-    var lookup = FileSystems.getDefault().getUserPrincipalLookupService();
-    TargetPolicy policy = new TargetPolicy(lookup.lookupPrincipalByName("root"), lookup.lookupPrincipalByGroupName("root"),
-        OptionalInt.of(0640), OptionalInt.of(0750), 1 << 20);
-    MediaTarReader reader = new MediaTarReader(new RootGuard(root), policy, new MediaTarReader.Listener() {
-      @Override
-      public void received(MediaEntry entry, long offset, long bytesOverWire) {}
-
-      @Override
-      public void bytes(long n) {}
-
-      @Override
-      public void refused(String line) {}
-    });
+    MediaTarReader reader = TarReaders.reader(root, line -> {});
     reader.read(new ByteArrayInputStream(stream), expected);
   }
 

@@ -49,19 +49,7 @@ class MediaTarReaderTest {
   }
 
   private MediaException read(byte[] tar) throws IOException {
-    var lookup = FileSystems.getDefault().getUserPrincipalLookupService();
-    TargetPolicy policy = new TargetPolicy(lookup.lookupPrincipalByName("root"), lookup.lookupPrincipalByGroupName("root"),
-        OptionalInt.of(0640), OptionalInt.of(0750), 1 << 20);
-    MediaTarReader reader = new MediaTarReader(new RootGuard(root), policy, new MediaTarReader.Listener() {
-      @Override
-      public void received(MediaEntry entry, long offset, long bytesOverWire) {}
-
-      @Override
-      public void bytes(long n) {}
-
-      @Override
-      public void refused(String line) {}
-    });
+    MediaTarReader reader = TarReaders.reader(root, line -> {});
     return assertThrows(MediaException.class, () -> reader.read(new ByteArrayInputStream(tar), expected));
   }
 
