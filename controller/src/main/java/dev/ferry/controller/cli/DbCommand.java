@@ -13,18 +13,14 @@ import dev.ferry.controller.client.DbCopyReport;
 import dev.ferry.controller.client.DbPreflight;
 import dev.ferry.controller.client.DbProblem;
 import dev.ferry.controller.client.DbProgress;
-import dev.ferry.controller.client.TicketIssuer;
 import dev.ferry.controller.format.Sizes;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.proto.v1.Operation;
 import dev.ferry.proto.v1.PeerSource;
 import java.io.PrintWriter;
-import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine;
@@ -103,9 +99,7 @@ public final class DbCommand extends CommandGroup {
         if (preflight.refuses(yes)) {
           return finish(doc, "refused", "refused by preflight; nothing was changed", ExitCodes.REFUSED_BY_PREFLIGHT, out, err);
         }
-        PeerSource peer =
-            new TicketIssuer(identity, Clock.systemUTC())
-                .issue("db-copy-" + UUID.randomUUID(), source, target, Set.of(Operation.OPERATION_DUMP_DATABASE));
+        PeerSource peer = pair.ticket(identity, "db-copy", Operation.OPERATION_DUMP_DATABASE);
         boolean terminal = System.console() != null && !json;
         DbCopyReport report = database.copy(targetClient, peer, options, terminal ? progressLine(err) : p -> { });
         if (terminal) {

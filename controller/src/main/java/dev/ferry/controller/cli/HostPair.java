@@ -1,7 +1,14 @@
 package dev.ferry.controller.cli;
 
+import dev.ferry.common.identity.Identity;
+import dev.ferry.controller.client.TicketIssuer;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
+import dev.ferry.proto.v1.Operation;
+import dev.ferry.proto.v1.PeerSource;
+import java.time.Clock;
+import java.util.Set;
+import java.util.UUID;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -34,5 +41,14 @@ public final class HostPair {
   }
 
   /** The source and target as the controller paired them. */
-  public record Resolved(PairedHost source, PairedHost target) {}
+  public record Resolved(PairedHost source, PairedHost target) {
+    /**
+     * A fresh single-use ticket for the target to pull {@code operation} from the source, for a
+     * command run on its own ({@code purpose} names it in the agents' logs).
+     */
+    public PeerSource ticket(Identity controller, String purpose, Operation operation) {
+      return new TicketIssuer(controller, Clock.systemUTC())
+          .issue(purpose + "-" + UUID.randomUUID(), source, target, Set.of(operation));
+    }
+  }
 }

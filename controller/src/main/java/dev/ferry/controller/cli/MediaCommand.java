@@ -10,17 +10,13 @@ import dev.ferry.controller.client.MediaClient;
 import dev.ferry.controller.client.MediaProgress;
 import dev.ferry.controller.client.MediaSyncOptions;
 import dev.ferry.controller.client.MediaSyncReport;
-import dev.ferry.controller.client.TicketIssuer;
 import dev.ferry.controller.format.Sizes;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.proto.v1.Operation;
 import dev.ferry.proto.v1.PeerSource;
 import java.io.PrintWriter;
-import java.time.Clock;
 import java.util.Locale;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -72,12 +68,9 @@ public final class MediaCommand extends CommandGroup {
     public Integer call() throws Exception {
       PrintWriter err = spec.commandLine().getErr();
       HostPair.Resolved pair = hosts.resolve(home);
-      PairedHost source = pair.source();
       PairedHost target = pair.target();
       Identity identity = home.identity();
-      PeerSource peer =
-          new TicketIssuer(identity, Clock.systemUTC())
-              .issue("media-sync-" + UUID.randomUUID(), source, target, Set.of(Operation.OPERATION_READ_MEDIA));
+      PeerSource peer = pair.ticket(identity, "media-sync", Operation.OPERATION_READ_MEDIA);
       MediaSyncOptions options = new MediaSyncOptions(dryRun, excludeCache, delete);
       // Progress only for a person watching: never into a pipe or a log.
       ProgressLine line = System.console() != null ? new ProgressLine(err) : null;

@@ -2,15 +2,11 @@ package dev.ferry.controller.cli;
 
 import dev.ferry.controller.client.AgentException;
 import dev.ferry.controller.client.HostClient;
-import dev.ferry.controller.client.TicketIssuer;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.proto.v1.Operation;
 import dev.ferry.proto.v1.PeerSource;
 import java.io.PrintWriter;
-import java.time.Clock;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -40,10 +36,8 @@ public final class RedisCommand extends CommandGroup {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       HostPair.Resolved pair = hosts.resolve(home);
-      PairedHost source = pair.source();
       PairedHost target = pair.target();
-      PeerSource ticket = new TicketIssuer(home.identity(), Clock.systemUTC())
-          .issue("redis-" + UUID.randomUUID(), source, target, Set.of(Operation.OPERATION_READ_REDIS));
+      PeerSource ticket = pair.ticket(home.identity(), "redis", Operation.OPERATION_READ_REDIS);
       try (HostClient client = HostClient.connect(target, home.identity())) {
         HostClient.RedisCopyReport r = client.copyRedisFrom(ticket);
         out.println("copied " + r.bytes() + " bytes to " + target.name() + ":" + r.path()

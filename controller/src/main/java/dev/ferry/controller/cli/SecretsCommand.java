@@ -2,15 +2,11 @@ package dev.ferry.controller.cli;
 
 import dev.ferry.controller.client.AgentException;
 import dev.ferry.controller.client.HostClient;
-import dev.ferry.controller.client.TicketIssuer;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.proto.v1.Operation;
 import dev.ferry.proto.v1.PeerSource;
 import java.io.PrintWriter;
-import java.time.Clock;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -49,10 +45,8 @@ public final class SecretsCommand extends CommandGroup {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       HostPair.Resolved pair = hosts.resolve(home);
-      PairedHost source = pair.source();
       PairedHost target = pair.target();
-      PeerSource ticket = new TicketIssuer(home.identity(), Clock.systemUTC())
-          .issue("secrets-" + UUID.randomUUID(), source, target, Set.of(Operation.OPERATION_READ_SECRETS));
+      PeerSource ticket = pair.ticket(home.identity(), "secrets", Operation.OPERATION_READ_SECRETS);
       try (HostClient client = HostClient.connect(target, home.identity())) {
         HostClient.SecretsCopyReport report = client.copySecretsFrom(ticket);
         Table table = new Table("KEY", "ACTION", "WHERE");

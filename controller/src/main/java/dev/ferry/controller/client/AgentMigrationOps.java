@@ -9,6 +9,7 @@ import dev.ferry.controller.migration.StepResult;
 import dev.ferry.proto.v1.DiskStatus;
 import dev.ferry.proto.v1.HostStatus;
 import dev.ferry.proto.v1.Operation;
+import dev.ferry.proto.v1.PeerSource;
 import dev.ferry.proto.v1.UnitStatus;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -49,6 +50,11 @@ public final class AgentMigrationOps implements MigrationOps {
 
   private PairedHost host(Side side) {
     return agents.get(side).host();
+  }
+
+  /** A fresh single-use ticket for the target to pull {@code operation} from the source. */
+  private PeerSource ticket(Operation operation) {
+    return tickets.issue(migrationId, host(Side.SOURCE), host(Side.TARGET), Set.of(operation));
   }
 
   private HostStatus status(Side side) throws AgentException {
@@ -128,7 +134,7 @@ public final class AgentMigrationOps implements MigrationOps {
     Throttle throttle = new Throttle();
     MediaSyncReport report = new MediaClient().sync(
         agents.get(Side.TARGET),
-        tickets.issue(migrationId, host(Side.SOURCE), host(Side.TARGET), Set.of(Operation.OPERATION_READ_MEDIA)),
+        ticket(Operation.OPERATION_READ_MEDIA),
         new MediaSyncOptions(false, excludeCache, false),
         p -> {
           if (showProgress && throttle.due()) {
@@ -194,7 +200,7 @@ public final class AgentMigrationOps implements MigrationOps {
   @Override
   public StepResult copySecrets() throws Exception {
     HostClient.SecretsCopyReport report = hosts.get(Side.TARGET).copySecretsFrom(
-        tickets.issue(migrationId, host(Side.SOURCE), host(Side.TARGET), Set.of(Operation.OPERATION_READ_SECRETS)));
+        ticket(Operation.OPERATION_READ_SECRETS));
     if (!report.missingRequired().isEmpty()) {
       throw new IllegalStateException("the source lacks " + String.join(", ", report.missingRequired()));
     }
@@ -210,7 +216,7 @@ public final class AgentMigrationOps implements MigrationOps {
     Throttle throttle = new Throttle();
     DbCopyReport report = new DatabaseClient().copy(
         agents.get(Side.TARGET),
-        tickets.issue(migrationId, host(Side.SOURCE), host(Side.TARGET), Set.of(Operation.OPERATION_DUMP_DATABASE)),
+        ticket(Operation.OPERATION_DUMP_DATABASE),
         // The migration has stopped the source (or said why it could not): no second question.
         new DbCopyOptions(1, true),
         p -> {
@@ -259,7 +265,7 @@ public final class AgentMigrationOps implements MigrationOps {
     hosts.get(Side.TARGET).units(HostClient.Action.STOP, List.of(targetRedis), UNIT_TIMEOUT);
     hosts.get(Side.SOURCE).units(HostClient.Action.STOP, List.of(sourceRedis), UNIT_TIMEOUT);
     HostClient.RedisCopyReport report = hosts.get(Side.TARGET).copyRedisFrom(
-        tickets.issue(migrationId, host(Side.SOURCE), host(Side.TARGET), Set.of(Operation.OPERATION_READ_REDIS)));
+        ticket(Operation.OPERATION_READ_REDIS));
     hosts.get(Side.TARGET).units(HostClient.Action.START, List.of(targetRedis), UNIT_TIMEOUT);
     // Back up for a rollback; Mastodon stays stopped on the source.
     hosts.get(Side.SOURCE).units(HostClient.Action.START, List.of(sourceRedis), UNIT_TIMEOUT);
