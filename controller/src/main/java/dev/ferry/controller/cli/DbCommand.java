@@ -89,8 +89,8 @@ public final class DbCommand extends CommandGroup {
       // The target runs the preflight on both sides itself, before it changes anything, and
       // answers a refusal instead of copying; asking separately first would only run it twice.
       // So this connects to the target alone: the source is reached by the target, with a ticket.
-      PeerSource peer = pair.ticket(identity, "db-copy", Operation.OPERATION_DUMP_DATABASE);
-      try (AgentClient targetClient = AgentClient.connect(pair.target(), identity)) {
+      try (AgentClient targetClient = AgentClient.connect(pair.target(), identity).connectNow()) {
+        PeerSource peer = pair.ticket(identity, "db-copy", Operation.OPERATION_DUMP_DATABASE);
         boolean terminal = System.console() != null && !json;
         AtomicBoolean warned = new AtomicBoolean();
         DbCopyReport report = database.copy(targetClient, peer, options, terminal ? progressLine(err, warned) : p -> { });
