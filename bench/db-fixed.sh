@@ -82,6 +82,7 @@ CONF
   code=$(FERRY_JAR_DIR="$jars" bin/ferry-agent init --config "$WORK/agent-$name/agent.conf" | awk '/pairing code:/ {print $3}')
   FERRY_JAR_DIR="$jars" bin/ferry-agent run --config "$WORK/agent-$name/agent.conf" >"$WORK/agent-$name/log" 2>&1 &
   PIDS+=($!)
+  eval "AGENT_PID_${name//-/_}=$!"
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.2
@@ -107,12 +108,23 @@ drop_old() {  # keeps the target's disk use flat: ferry's renamed-aside database
     runuser -u postgres -- "$BIN/dropdb" -h "$WORK/dst/run" "$old"
   done
 }
-copy() {  # LABEL JSON JARDIR FROM TO: times one ferry db copy, prints its phases
-  local label="$1" json="$2" jars="$3" t0 t1
+cpu() {  # PID...: CPU seconds (user + system) the processes used so far
+  local total=0 pid
+  for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+copy() {  # LABEL JSON JARDIR FROM TO: times one ferry db copy, prints its phases and the agents' CPU
+  local label="$1" json="$2" jars="$3" t0 t1 c0 c1 pids
+  pids="$(eval echo "\$AGENT_PID_${4//-/_} \$AGENT_PID_${5//-/_}")"
+  # shellcheck disable=SC2086
+  c0=$(cpu $pids)
   t0=$(now); FERRY_JAR_DIR="$jars" bin/ferry db copy --from "$4" --to "$5" --json >"$json"; t1=$(now)
+  # shellcheck disable=SC2086
+  c1=$(cpu $pids)
   LAST=$(secs "$t0" "$t1")
   echo "$label: $LAST s (agent: total $(ms "$(summary "$json" total_millis)") = stream $(ms "$(summary "$json" stream_millis)")" \
-    "+ restore tail $(ms "$(summary "$json" restore_millis)") + verify $(ms "$(summary "$json" verify_millis)") + swap $(ms "$(summary "$json" swap_millis)") + the rest)" >&2
+    "+ restore tail $(ms "$(summary "$json" restore_millis)") + verify $(ms "$(summary "$json" verify_millis)") + swap $(ms "$(summary "$json" swap_millis)") + the rest;" \
+    "both agents' CPU $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }') s)" >&2
   drop_old
 }
 drop_old

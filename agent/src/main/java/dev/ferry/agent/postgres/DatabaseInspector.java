@@ -107,16 +107,36 @@ public class DatabaseInspector {
           + "SELECT 'datadir|' || current_setting('data_directory');\n"
           + "SELECT 'role|' || EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role');\n"
           + "SELECT 'staging|' || EXISTS (SELECT 1 FROM pg_database WHERE datname = :'staging');\n"
-          + "SELECT 'roles|' || rolname FROM pg_roles;\n"
+          + "SELECT 'roles|' || " + hex("rolname") + " FROM pg_roles;\n"
           + "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') AS ferry_db_exists \\gset\n"
           + "\\if :ferry_db_exists\n"
           + "SELECT 'size|' || pg_database_size(:'db');\n"
           + "SELECT 'encoding|' || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = :'db';\n"
           + "\\connect :\"db\"\n"
-          + GRANTEES_SQL.replace("SELECT DISTINCT r.rolname FROM", "SELECT DISTINCT 'grantee|' || r.rolname FROM")
+          + GRANTEES_SQL.replace("SELECT DISTINCT r.rolname FROM", "SELECT DISTINCT 'grantee|' || " + hex("r.rolname") + " FROM")
           + "SELECT 'tables|' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
           + " WHERE c.relkind IN ('r', 'm') AND " + SYSTEM_SCHEMAS + ";\n"
           + "\\endif\n";
+
+  /**
+   * A role name as hex of its UTF-8 bytes: a name may hold any character, '|', a newline or
+   * spaces at its ends included, and must come back exactly as it is.
+   */
+  private static String hex(String column) {
+    return "encode(convert_to(" + column + "::text, 'UTF8'), 'hex')";
+  }
+
+  private static List<String> unhex(List<String> values) {
+    List<String> names = new ArrayList<>();
+    for (String value : values) {
+      try {
+        names.add(new String(java.util.HexFormat.of().parseHex(value), java.nio.charset.StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException e) {
+        // Not ours: psql printed only what the script selected, so this cannot happen.
+      }
+    }
+    return names;
+  }
 
   /** What {@link #describeWithRoles()} found: the facts, and every role on this server. */
   public record Described(DatabaseFacts facts, Set<String> roles) {
@@ -191,10 +211,10 @@ public class DatabaseInspector {
     DatabaseFacts facts = new DatabaseFacts(
         db.name(), db.role(), db.superuser(), dataDir == null ? "" : dataDir.toString(), server, dump.value(), restore.value(),
         exists, size, first(read, "encoding"), "true".equals(first(read, "role")), osUser.join(),
-        read.getOrDefault("grantee", List.of()), tables, free(dataStore), free(spoolStore),
+        unhex(read.getOrDefault("grantee", List.of())).stream().sorted().toList(), tables, free(dataStore), free(spoolStore),
         dataStore != null && dataStore.equals(spoolStore), "true".equals(first(read, "staging")), staging, systemd,
         systemd ? units.value() : List.of(), errors);
-    return new Described(facts, new HashSet<>(read.getOrDefault("roles", List.of())));
+    return new Described(facts, new HashSet<>(unhex(read.getOrDefault("roles", List.of()))));
   }
 
   /** A value read alongside others, or why it could not be. */

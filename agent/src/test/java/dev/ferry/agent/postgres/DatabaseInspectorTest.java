@@ -43,7 +43,7 @@ class DatabaseInspectorTest {
     pg = TestPostgres.start("inspect");
     pg.createRole("mastodon");
     // A role only (no OS user of that name could exist), as a reporting role would be.
-    pg.psql("postgres", "CREATE ROLE \"Reporting Role\";");
+    pg.psql("postgres", "CREATE ROLE \"Reporting Role\"; CREATE ROLE \"odd|name \";");
     pg.createDatabase("mastodon_production", "mastodon");
     pg.psqlAs("mastodon", "mastodon_production", String.join("\n",
         "CREATE SCHEMA \"Odd Schema\";",
@@ -55,7 +55,8 @@ class DatabaseInspectorTest {
         "CREATE SEQUENCE \"Set Sequence\";",
         "SELECT setval('\"Set Sequence\"', 4242);",
         "CREATE MATERIALIZED VIEW plain_summary AS SELECT count(*) AS n FROM plain;",
-        "GRANT SELECT ON plain TO \"Reporting Role\";"));
+        "GRANT SELECT ON plain TO \"Reporting Role\";",
+        "GRANT SELECT ON empty_table TO \"odd|name \";"));
   }
 
   @AfterAll
@@ -90,12 +91,13 @@ class DatabaseInspectorTest {
     assertTrue(f.osUserExists());
     // Three tables and a materialized view, whatever their names.
     assertEquals(4, f.tableCount(), f.toString());
-    assertEquals(List.of("Reporting Role"), f.grantees());
+    // Names come back exactly: a '|' and a trailing space are part of the second one.
+    assertEquals(List.of("Reporting Role", "odd|name "), f.grantees());
     assertFalse(f.stagingExists());
     assertEquals("mastodon_production_ferry_staging", f.stagingName());
     assertFalse(f.systemdRunning());
-    assertTrue(described.roles().containsAll(Set.of("postgres", "mastodon", "Reporting Role")), described.roles().toString());
-    assertEquals(Set.of("Reporting Role"), described.existing(List.of("Reporting Role", "nobody")));
+    assertTrue(described.roles().containsAll(Set.of("postgres", "mastodon", "Reporting Role", "odd|name ")), described.roles().toString());
+    assertEquals(Set.of("Reporting Role", "odd|name "), described.existing(List.of("Reporting Role", "odd|name ", "odd|name", "nobody")));
   }
 
   @Test
