@@ -164,7 +164,11 @@ class ServiceFaultsE2eTest {
     if (pass > 0) {
       awaitAgentsServing();
       TwoHostLab.Ferry rollback = lab.ferry(CLI, "rollback", "--from", "ubuntu", "--to", "nixos");
-      assertEquals(0, rollback.exitCode(), rollback.out() + rollback.err());
+      if (rollback.exitCode() != 0) {
+        fail("rollback before pass " + pass + ": " + rollback.out() + rollback.err() + "\n"
+            + lab.ubuntu.exec(STEP, "journalctl", "--no-pager", "-n", "300", "-u", "mastodon-web", "-u", "mastodon-sidekiq",
+                "-u", "mastodon-streaming", "-u", "ferry-agent").output());
+      }
       useTheSourceAgain(pass);
     }
     Deque<Injection> armed = new ArrayDeque<>(injections);
