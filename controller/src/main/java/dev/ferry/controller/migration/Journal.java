@@ -48,6 +48,12 @@ public final class Journal {
     String downtimeStartedAt = "";
     String downtimeEndedAt = "";
     String outcome = "running";
+    /**
+     * Whether the target's database already had the source's rows and sequences before the first
+     * copy attempt (e.g. a copy from an earlier, rolled-back migration). Then equal counts on a
+     * resume prove nothing about this attempt, and the copy runs again.
+     */
+    boolean targetMatchedBeforeCopy;
     Map<StepName, Entry> steps = new EnumMap<>(StepName.class);
   }
 
@@ -177,6 +183,15 @@ public final class Journal {
     entry.state = State.FAILED;
     entry.finishedAt = Instant.now().toString();
     entry.detail = why;
+    save();
+  }
+
+  public boolean targetMatchedBeforeCopy() {
+    return data.targetMatchedBeforeCopy;
+  }
+
+  public synchronized void targetMatchedBeforeCopy(boolean matched) throws IOException {
+    data.targetMatchedBeforeCopy = matched;
     save();
   }
 

@@ -65,11 +65,19 @@ public final class Migration {
     }
     step(StepName.STOP_SOURCE, () -> ops.stopServices(Side.SOURCE));
     // An attempt that started may have swapped its copy in just before the crash or cut link,
-    // with no time left to journal it: then the target already holds the source's data.
+    // with no time left to journal it: then the target already holds the source's data. Equal
+    // counts show that only if the target did not match the source before the first attempt:
+    // after a rollback the target still holds the previous migration's copy, and a source that
+    // only saw UPDATEs since has the same counts but other data. So that is asked, and journaled,
+    // before any attempt starts.
     Journal.State copyBefore = journal.entry(StepName.COPY_DATABASE).state;
+    if (copyBefore == Journal.State.PENDING) {
+      journal.targetMatchedBeforeCopy(targetMatchesSource());
+    }
     boolean copyAttempted = copyBefore == Journal.State.RUNNING || copyBefore == Journal.State.FAILED;
+    boolean countsProveLanding = copyAttempted && !journal.targetMatchedBeforeCopy();
     step(StepName.COPY_DATABASE, () -> {
-      if (copyAttempted) {
+      if (countsProveLanding) {
         java.util.Optional<StepResult> landed = ops.databaseAlreadyCopied();
         if (landed.isPresent()) {
           return landed.get();
@@ -89,6 +97,17 @@ public final class Migration {
     step(StepName.SMOKE_TEST, () -> targetStarted ? ops.smokeTest(domain) : StepResult.skipped(notStarted));
     journal.downtimeEnded(Instant.now());
     journal.outcome("complete");
+  }
+
+  /** Whether the target's database already equals the source's by counts; if unknown, says yes (copy again on a resume). */
+  private boolean targetMatchesSource() {
+    try {
+      return ops.databaseAlreadyCopied().isPresent();
+    } catch (Exception e) {
+      log.accept("  database: cannot compare the target with the source before copying (" + message(e)
+          + "); a resume will copy again");
+      return true;
+    }
   }
 
   private boolean isDone(StepName step) {

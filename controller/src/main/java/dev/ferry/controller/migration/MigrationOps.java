@@ -32,10 +32,11 @@ public interface MigrationOps extends AutoCloseable {
   StepResult copyDatabase(Consumer<String> progress) throws Exception;
 
   /**
-   * Asked only when resuming a database step that had started: whether the interrupted attempt
-   * already swapped a complete copy in (the target's rows and sequences equal the stopped
-   * source's). Running the copy again would set that copy aside as a second "old" database and
-   * report it as the target's old data. Empty if the copy must run.
+   * Whether the target's database already holds the stopped source's rows and sequences. Asked
+   * before the first copy attempt (the answer is journaled), and when resuming a database step
+   * that had started: then, if the target did not match before, the interrupted attempt already
+   * swapped a complete copy in, and running the copy again would set that copy aside as a second
+   * "old" database and report it as the target's old data. Empty if they differ.
    */
   default Optional<StepResult> databaseAlreadyCopied() throws Exception {
     return Optional.empty();

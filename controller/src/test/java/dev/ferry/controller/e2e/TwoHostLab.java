@@ -194,9 +194,19 @@ final class TwoHostLab implements AutoCloseable {
    * bridge goes down (the host sees no carrier, its addresses stay), then comes back up.
    */
   void cutUbuntuLink(Duration duration) throws IOException, InterruptedException {
+    cutLink("ubuntu", duration);
+  }
+
+  /** Pulls the cable of {@code host} ("ubuntu" or "nixos") for {@code duration}, as above. */
+  void cutLink(String host, Duration duration) throws IOException, InterruptedException {
+    String prefix = switch (host) {
+      case "ubuntu" -> "vu";
+      case "nixos" -> "vn";
+      default -> throw new IllegalArgumentException("no host " + host);
+    };
     String links = controllerNs.exec(STEP, "ip", "-o", "link", "show", "master", "br0").stdout();
-    String end = links.lines().map(l -> l.split(":\\s+")[1].split("@")[0]).filter(n -> n.startsWith("vu"))
-        .findFirst().orElseThrow(() -> new IOException("no ubuntu veth on br0: " + links));
+    String end = links.lines().map(l -> l.split(":\\s+")[1].split("@")[0]).filter(n -> n.startsWith(prefix))
+        .findFirst().orElseThrow(() -> new IOException("no " + host + " veth on br0: " + links));
     check(controllerNs.exec(STEP, "ip", "link", "set", end, "down"));
     try {
       Thread.sleep(duration.toMillis());

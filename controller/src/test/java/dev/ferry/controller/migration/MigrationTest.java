@@ -99,11 +99,11 @@ class MigrationTest {
     ops.failAt = "database";
     Journal journal = Journal.create(dir, "old", "new", false, false);
     assertThrows(MigrationFailedException.class, () -> new Migration(ops, journal, line -> { }).run(() -> true));
-    assertEquals(0, ops.copyChecks, "a first attempt never asks");
+    assertEquals(1, ops.copyChecks, "asked once before the first attempt (the target differed then)");
     ops.alreadyCopied = true;
     ops.calls.clear();
     new Migration(ops, Journal.unfinished(dir, "old", "new").orElseThrow(), line -> { }).run(() -> true);
-    assertEquals(1, ops.copyChecks);
+    assertEquals(2, ops.copyChecks);
     assertFalse(ops.calls.contains("database"), ops.calls.toString());
     assertEquals("already copied", Journal.load(journal.dir()).entry(StepName.COPY_DATABASE).detail);
   }
@@ -116,8 +116,51 @@ class MigrationTest {
     assertThrows(MigrationFailedException.class, () -> new Migration(ops, journal, line -> { }).run(() -> true));
     ops.calls.clear();
     new Migration(ops, Journal.unfinished(dir, "old", "new").orElseThrow(), line -> { }).run(() -> true);
-    assertEquals(1, ops.copyChecks);
+    assertEquals(2, ops.copyChecks);
     assertEquals("database", ops.calls.get(0));
+  }
+
+  /**
+   * Regression (found by ServiceFaultsE2eTest): after a rollback the target still held the
+   * previous migration's copy; the source then only saw UPDATEs, so its counts still equalled the
+   * target's. A cut link failed the copy before its swap, and the resume took the equal counts for
+   * a landed copy: the target kept the old rows and the source's edits were lost.
+   */
+  @Test
+  void resumeCopiesAgainWhenTheTargetAlreadyMatchedBeforeTheFirstAttempt() throws Exception {
+    FakeOps ops = new FakeOps();
+    ops.alreadyCopied = true;
+    ops.failAt = "database";
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    assertThrows(MigrationFailedException.class, () -> new Migration(ops, journal, line -> { }).run(() -> true));
+    assertTrue(ops.calls.contains("database"), "a first attempt always copies: " + ops.calls);
+    assertTrue(Journal.load(journal.dir()).targetMatchedBeforeCopy());
+    ops.calls.clear();
+    new Migration(ops, Journal.unfinished(dir, "old", "new").orElseThrow(), line -> { }).run(() -> true);
+    assertEquals("database", ops.calls.get(0), "equal counts prove nothing here: " + ops.calls);
+    assertEquals(1, ops.copyChecks, "not asked again on the resume");
+    assertEquals("database", Journal.load(journal.dir()).entry(StepName.COPY_DATABASE).detail);
+  }
+
+  /** If the target cannot be compared before the first attempt, a resume never trusts equal counts. */
+  @Test
+  void resumeCopiesAgainWhenTheTargetCouldNotBeComparedBeforeTheFirstAttempt() throws Exception {
+    FakeOps ops = new FakeOps() {
+      @Override public java.util.Optional<StepResult> databaseAlreadyCopied() {
+        if (copyChecks++ == 0) {
+          throw new IllegalStateException("cannot reach the target");
+        }
+        return java.util.Optional.of(StepResult.done(1, 0, "already copied"));
+      }
+    };
+    ops.failAt = "database";
+    Journal journal = Journal.create(dir, "old", "new", false, false);
+    List<String> log = new ArrayList<>();
+    assertThrows(MigrationFailedException.class, () -> new Migration(ops, journal, log::add).run(() -> true));
+    assertTrue(log.stream().anyMatch(l -> l.contains("a resume will copy again")), log.toString());
+    ops.calls.clear();
+    new Migration(ops, Journal.unfinished(dir, "old", "new").orElseThrow(), line -> { }).run(() -> true);
+    assertEquals("database", ops.calls.get(0), ops.calls.toString());
   }
 
   @Test
