@@ -129,7 +129,16 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     ChunkOutputStream out = new ChunkOutputStream(call, gate);
     try (MediaTarWriter tar = new MediaTarWriter(layout.mediaRoot(), out)) {
       FileRequest next;
-      while ((next = pending.take(gate)) != null) {
+      while (true) {
+        if (pending.idle()) {
+          // Nothing more asked for yet: send what is written, so the target is not left waiting
+          // for the end of a file that sits in a buffer here while it holds back new requests.
+          tar.flush();
+          out.flush();
+        }
+        if ((next = pending.take(gate)) == null) {
+          break;
+        }
         if (!tar.write(next)) {
           // Order relative to the tar bytes does not matter: the target only needs every
           // missing report before the tar's end records, which finish() writes last.
@@ -166,7 +175,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
             try (PeerConnector.PeerConnection connection = peers.connect(request.getSource())) {
               summary =
                   puller.pull(
-                      new GrpcMediaSource(connection.channel()),
+                      new GrpcMediaSource(connection.separateChannel(), connection.channel()),
                       MediaProtos.fromProto(request.getOptions()),
                       progress -> {
                         long now = clock.millis();
@@ -252,6 +261,11 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
         requestOutstanding = true;
         call.request(1);
       }
+    }
+
+    /** True if no request is waiting to be served. */
+    synchronized boolean idle() {
+      return queue.isEmpty();
     }
 
     /** The next request, or null when the target has asked for everything and all was sent. */

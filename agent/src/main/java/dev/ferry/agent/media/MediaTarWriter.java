@@ -35,7 +35,10 @@ public final class MediaTarWriter implements Closeable {
       throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
     }
     this.guard = new RootGuard(root);
-    this.tar = new TarArchiveOutputStream(out, "UTF-8");
+    // One record per block: every record reaches {@code out} as soon as it is written, so a flush
+    // (when the target has asked for nothing more yet) delivers all of the last file, its digest
+    // included, instead of leaving it in a half-filled 10 KiB block until more requests come.
+    this.tar = new TarArchiveOutputStream(out, TarFormat.RECORD, "UTF-8");
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
     tar.setAddPaxHeadersForNonAsciiNames(true);
@@ -131,6 +134,11 @@ public final class MediaTarWriter implements Closeable {
       remaining -= n;
     }
     return true;
+  }
+
+  /** Passes everything written so far on, e.g. when there is no request to serve next. */
+  public void flush() throws IOException {
+    tar.flush();
   }
 
   /** Ends the tar (EOF records) and flushes; does not close the underlying stream's consumer. */
