@@ -526,19 +526,31 @@ public final class MediaPuller {
       if (!dir.unsettled && !dir.created && !touched) {
         return; // was right when scanned and nothing in it changed since
       }
+      int mode = policy.dirMode(dir.entry.mode());
+      FileTime mtime = FileTime.from(dir.entry.mtimeNanos(), TimeUnit.NANOSECONDS);
+      if (dir.created) {
+        // Made private (0700, the agent's owner) by this run and written into since: all three
+        // differ, so set them without the lstat that would only say so.
+        try {
+          Files.setPosixFilePermissions(dir.path, ManifestBuilder.permissions(mode));
+          policy.own(dir.path);
+          AtomicFileWriter.setTimes(dir.path, mtime);
+        } catch (NoSuchFileException e) {
+          logger.fine("directory removed before it was finished: " + dir.path);
+        }
+        return;
+      }
       Map<String, Object> now = unixAttributes(dir.path);
       if (now == null || !(Boolean) now.get("isDirectory")) {
         return;
       }
       // Change only what differs: a no-op sync should not rewrite metadata of every directory.
-      int mode = policy.dirMode(dir.entry.mode());
       if (((Integer) now.get("mode") & 07777) != mode) {
         Files.setPosixFilePermissions(dir.path, ManifestBuilder.permissions(mode));
       }
       if (!policy.owns(dir.path, now)) {
         policy.own(dir.path);
       }
-      FileTime mtime = FileTime.from(dir.entry.mtimeNanos(), TimeUnit.NANOSECONDS);
       if (!now.get("lastModifiedTime").equals(mtime)) {
         AtomicFileWriter.setTimes(dir.path, mtime);
       }
