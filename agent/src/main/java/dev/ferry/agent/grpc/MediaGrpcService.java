@@ -130,7 +130,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     try (MediaTarWriter tar = new MediaTarWriter(layout.mediaRoot(), out)) {
       FileRequest next;
       while (true) {
-        if (pending.idle()) {
+        if (pending.idleFor(IDLE_FLUSH_MILLIS)) {
           // Nothing more asked for yet: send what is written, so the target is not left waiting
           // for the end of a file that sits in a buffer here while it holds back new requests.
           tar.flush();
@@ -218,6 +218,9 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     workers.shutdownNow();
   }
 
+  /** How long the source waits for the next request before sending what it has written. */
+  private static final long IDLE_FLUSH_MILLIS = 5;
+
   /**
    * The paths a target asked for and the source has not sent yet. The source asks the target for
    * the next batch only while fewer than {@link #PENDING_REQUESTS} wait, so a target cannot make
@@ -263,8 +266,19 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
       }
     }
 
-    /** True if no request is waiting to be served. */
-    synchronized boolean idle() {
+    /**
+     * True if no request is waiting to be served, even after {@code millis}: the target's
+     * requests come in batches, and a short wait saves flushing a part-filled chunk between two.
+     */
+    synchronized boolean idleFor(long millis) throws java.io.InterruptedIOException {
+      if (queue.isEmpty() && !ended && !aborted) {
+        try {
+          wait(millis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException();
+        }
+      }
       return queue.isEmpty();
     }
 
