@@ -9,6 +9,7 @@ import dev.ferry.agent.postgres.DatabaseCounts;
 import dev.ferry.agent.postgres.DatabaseInspector;
 import dev.ferry.agent.postgres.DumpProcess;
 import dev.ferry.agent.postgres.PgTools;
+import dev.ferry.agent.process.CommandFailedException;
 import dev.ferry.agent.process.ProcessRunner;
 import dev.ferry.proto.v1.CheckCopyRequest;
 import dev.ferry.proto.v1.CheckCopyResponse;
@@ -86,10 +87,14 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
   @Override
   public void countDatabase(CountDatabaseRequest request, StreamObserver<CountDatabaseResponse> responses) {
     try {
-      if (!inspector.databaseExists()) {
-        throw new IllegalStateException("database " + pg.database().name() + " does not exist on this host");
+      DatabaseCounts counts;
+      try {
+        counts = inspector.counts();
+      } catch (CommandFailedException e) {
+        // Asked only now: in the common case the count itself is the one psql run.
+        throw missingDatabaseOr(e);
       }
-      responses.onNext(CountDatabaseResponse.newBuilder().setCounts(DatabaseProtos.toProto(inspector.counts())).build());
+      responses.onNext(CountDatabaseResponse.newBuilder().setCounts(DatabaseProtos.toProto(counts)).build());
       responses.onCompleted();
     } catch (Exception e) {
       responses.onError(Statuses.toStatus(e));
@@ -101,6 +106,10 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
     ServerCallStreamObserver<DumpDatabaseResponse> responses = (ServerCallStreamObserver<DumpDatabaseResponse>) plain;
     ReadyGate gate = new ReadyGate();
     AtomicReference<DumpProcess> running = new AtomicReference<>();
+    // Ready until four chunks wait in the transport (the default is 32 KiB, less than one chunk):
+    // pg_dump keeps running while the last chunks are on their way, instead of waiting in
+    // lockstep with each send. Bounded all the same: about 1 MiB per dump.
+    responses.setOnReadyThreshold(CHUNK * 4);
     responses.setOnReadyHandler(gate::signal);
     responses.setOnCancelHandler(
         () -> {
@@ -113,9 +122,6 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
     workers.execute(
         () -> {
           try {
-            if (!inspector.databaseExists()) {
-              throw new IllegalStateException("database " + pg.database().name() + " does not exist on this host");
-            }
             gate.awaitReady(responses);
             responses.onNext(
                 DumpDatabaseResponse.newBuilder().setHeader(DumpHeader.newBuilder().setDatabaseName(pg.database().name())).build());
@@ -135,7 +141,12 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
                 responses.onNext(DumpDatabaseResponse.newBuilder().setChunk(ByteString.copyFrom(buffer, 0, n)).build());
                 bytes += n;
               }
-              dump.finish();
+              try {
+                dump.finish();
+              } catch (CommandFailedException e) {
+                // pg_dump starts at once; only when it fails is it worth a query to say why.
+                throw missingDatabaseOr(e);
+              }
             }
             // Counted after the dump: if these equal the restored copy, nothing was lost and
             // nothing changed on the source since pg_dump's snapshot.
@@ -156,6 +167,18 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
             }
           }
         });
+  }
+
+  /** "The database does not exist" if that is why {@code failure} happened, else the failure. */
+  private Exception missingDatabaseOr(CommandFailedException failure) {
+    try {
+      if (!inspector.databaseExists()) {
+        return new IllegalStateException("database " + pg.database().name() + " does not exist on this host");
+      }
+    } catch (CommandFailedException e) {
+      failure.addSuppressed(e);
+    }
+    return failure;
   }
 
   @Override

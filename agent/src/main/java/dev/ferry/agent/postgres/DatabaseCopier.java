@@ -15,9 +15,14 @@ import java.nio.file.attribute.UserPrincipal;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
@@ -35,6 +40,15 @@ public final class DatabaseCopier {
   private static final DateTimeFormatter STAMP =
       DateTimeFormatter.ofPattern("yyyyMMdd_HHmmss").withZone(ZoneOffset.UTC);
 
+  /** Work a copy runs alongside its own thread: describing the source, preparing the staging database. */
+  private static final ExecutorService WORKERS =
+      Executors.newCachedThreadPool(
+          runnable -> {
+            Thread thread = new Thread(runnable, "database-copy-helper");
+            thread.setDaemon(true);
+            return thread;
+          });
+
   private final PgTools pg;
   private final ProcessRunner runner;
   private final DatabaseInspector inspector;
@@ -51,9 +65,9 @@ public final class DatabaseCopier {
   public record Check(List<Problem> problems, DatabaseFacts target) {}
 
   /** The preflight alone, against facts the source reported. Changes nothing. */
-  public Check check(DatabaseFacts source, CopyOptions options) throws CommandFailedException {
-    DatabaseFacts target = inspector.describe();
-    return new Check(CopyPreflight.check(source, target, inspector.existingRoles(source.grantees()), options), target);
+  public Check check(DatabaseFacts source, CopyOptions options) {
+    DatabaseInspector.Described target = inspector.describeWithRoles();
+    return new Check(CopyPreflight.check(source, target.facts(), target.existing(source.grantees()), options), target.facts());
   }
 
   public CopySummary copy(DumpSource source, CopyOptions options, Consumer<CopyProgress> progress)
@@ -61,24 +75,55 @@ public final class DatabaseCopier {
     long started = clock.millis();
     DatabaseSettings db = pg.database();
     progress.accept(new CopyProgress(Phase.PREFLIGHT, 0, 0, 0, ""));
-    DatabaseFacts sourceFacts = source.describe();
-    DatabaseFacts targetFacts = inspector.describe();
-    List<Problem> problems =
-        CopyPreflight.check(sourceFacts, targetFacts, inspector.existingRoles(sourceFacts.grantees()), options);
+    // Both sides are described at once: the source over the link, this side locally.
+    CompletableFuture<DatabaseFacts> describingSource = CompletableFuture.supplyAsync(() -> {
+      try {
+        return source.describe();
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    }, WORKERS);
+    DatabaseInspector.Described target = inspector.describeWithRoles();
+    DatabaseFacts sourceFacts = await(describingSource);
+    DatabaseFacts targetFacts = target.facts();
+    List<Problem> problems = CopyPreflight.check(sourceFacts, targetFacts, target.existing(sourceFacts.grantees()), options);
     if (problems.stream().anyMatch(p -> p.blocks(options.yes()))) {
       throw new CopyRefusedException(problems);
     }
+    List<Problem> warnings = problems.stream().filter(p -> !p.blocks(options.yes())).toList();
+    if (!warnings.isEmpty()) {
+      // Said now, not only in the summary: a long copy should not hide "make sure it is stopped".
+      progress.accept(new CopyProgress(Phase.PREFLIGHT, 0, 0, sourceFacts.tableCount(),
+          String.join("\n", warnings.stream().map(p -> "warning (" + p.side() + ", " + p.code() + "): " + p.message()).toList())));
+    }
     String staging = targetFacts.stagingName();
-    boolean removedLeftover = false;
-    if (targetFacts.stagingExists()) {
+    boolean removedLeftover = targetFacts.stagingExists();
+    if (removedLeftover) {
       progress.accept(new CopyProgress(Phase.CLEANUP, 0, 0, 0,
           "removing the staging database " + staging + " left by an earlier, cut run"));
-      dropStaging(staging);
-      removedLeftover = true;
     }
-    createStaging(staging, db.role(), sourceFacts.encoding());
+    // The staging database is made ready while the source starts pg_dump: its first bytes wait
+    // in the link's flow-control window meanwhile.
+    CompletableFuture<Void> staged = CompletableFuture.runAsync(() -> {
+      try {
+        if (removedLeftover) {
+          dropStaging(staging);
+        }
+        createStaging(staging, db.role(), sourceFacts.encoding());
+      } catch (CommandFailedException e) {
+        throw new CompletionException(e);
+      }
+    }, WORKERS);
+    DumpSource.Dump opened;
+    try {
+      opened = source.open();
+    } catch (IOException | RuntimeException e) {
+      awaitQuietly(staged);
+      throw e;
+    }
     Transfer transfer;
-    try (DumpSource.Dump dump = source.open()) {
+    try (DumpSource.Dump dump = opened) {
+      await(staged);
       transfer =
           options.parallel()
               ? spoolAndRestore(dump, staging, options.jobs(), sourceFacts.tableCount(), Path.of(targetFacts.dataDirectory()), progress)
@@ -104,8 +149,34 @@ public final class DatabaseCopier {
               .orElse("");
       return new CopySummary(db.name(), aside, transfer.bytes(), restored.tableRows().size(), restored.totalRows(),
           restored.sequenceCount(), transfer.streamMillis(), transfer.restoreMillis(), verifyMillis, swapMillis,
-          clock.millis() - started, options.jobs(), removedLeftover, hint,
-          problems.stream().filter(p -> !p.blocks(options.yes())).toList());
+          clock.millis() - started, options.jobs(), removedLeftover, hint, warnings);
+    }
+  }
+
+  /** The result of work run alongside, with its own checked exceptions. */
+  private static <T> T await(CompletableFuture<T> future) throws CommandFailedException, IOException {
+    try {
+      return future.join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof CommandFailedException c) {
+        throw c;
+      }
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
+    }
+  }
+
+  private static void awaitQuietly(CompletableFuture<?> future) {
+    try {
+      future.join();
+    } catch (RuntimeException e) {
+      // The caller reports its own failure; the staging database is left for the next run.
     }
   }
 
@@ -235,61 +306,94 @@ public final class DatabaseCopier {
         Map.of("staging", staging));
   }
 
-  /** Renames the real database aside (if any), then the staging database into its place. */
-  private Optional<String> swap(String name, String staging) throws CommandFailedException {
-    boolean exists =
-        "t".equals(pg.superuserQuery("postgres", "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db');\n",
-            Map.of("db", name)).strip());
-    Optional<String> aside = Optional.empty();
-    if (exists) {
-      String candidate = asideName(name);
-      try {
-        // No new sessions between terminating the old ones and the rename.
-        pg.superuserQuery("postgres",
-            "ALTER DATABASE :\"db\" ALLOW_CONNECTIONS false;\n"
-                + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();\n"
-                + "ALTER DATABASE :\"db\" RENAME TO :\"aside\";\n"
-                + "ALTER DATABASE :\"aside\" ALLOW_CONNECTIONS true;\n",
-            Map.of("db", name, "aside", candidate));
-      } catch (CommandFailedException e) {
-        restoreConnections(name);
-        throw e;
-      }
-      aside = Optional.of(candidate);
-      logger.info("renamed " + name + " aside to " + candidate);
+  /**
+   * Renames the real database aside (if any), then the staging database into its place: one psql
+   * session. New sessions on the real database are refused first (committed on its own, so it
+   * holds while the old ones are ended); both renames then commit together or not at all, so a
+   * failure leaves the real database under its name and the staging database as it was.
+   */
+  static final String SWAP_SQL =
+      "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') AS ferry_db_exists,\n"
+          + "  (SELECT c FROM jsonb_array_elements_text(:'candidates'::jsonb) WITH ORDINALITY AS t(c, i)\n"
+          + "    WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = c) ORDER BY i LIMIT 1) AS ferry_aside \\gset\n"
+          + "\\if :ferry_db_exists\n"
+          + "ALTER DATABASE :\"db\" ALLOW_CONNECTIONS false;\n"
+          + "BEGIN;\n"
+          + "SELECT count(pg_terminate_backend(pid)) AS ferry_ended FROM pg_stat_activity"
+          + " WHERE datname = :'db' AND pid <> pg_backend_pid() \\gset\n"
+          + "ALTER DATABASE :\"db\" RENAME TO :\"ferry_aside\";\n"
+          + "ALTER DATABASE :\"ferry_aside\" ALLOW_CONNECTIONS true;\n"
+          + "\\else\n"
+          + "BEGIN;\n"
+          + "\\endif\n"
+          + "ALTER DATABASE :\"staging\" RENAME TO :\"db\";\n"
+          + "COMMIT;\n"
+          + "\\if :ferry_db_exists\n"
+          + "SELECT 'aside|' || :'ferry_aside';\n"
+          + "\\endif\n";
+
+  /** How many {@code _2}, {@code _3}... names to try when the timestamped name is taken. */
+  private static final int ASIDE_CANDIDATES = 100;
+
+  Optional<String> swap(String name, String staging) throws CommandFailedException {
+    PgTools.Output out =
+        pg.run(pg.database().superuser(), "postgres", SWAP_SQL,
+            Map.of("db", name, "staging", staging, "candidates", json(asideCandidates(name))));
+    if (out.exitCode() != 0) {
+      // The transaction rolled back; new sessions may still be refused on the real database.
+      restoreConnections(name);
+      throw new CommandFailedException(out.argv(), out.exitCode(), ProcessRunner.tail(out.stderr()));
     }
-    try {
-      pg.superuserQuery("postgres", "ALTER DATABASE :\"staging\" RENAME TO :\"db\";\n", Map.of("staging", staging, "db", name));
-    } catch (CommandFailedException e) {
-      if (aside.isPresent()) {
-        pg.superuserQuery("postgres", "ALTER DATABASE :\"aside\" RENAME TO :\"db\";\n", Map.of("aside", aside.get(), "db", name));
-      }
-      throw e;
-    }
+    Optional<String> aside =
+        out.stdout().lines().filter(l -> l.startsWith("aside|")).map(l -> l.substring("aside|".length())).findFirst();
+    aside.ifPresent(a -> logger.info("renamed " + name + " aside to " + a));
     return aside;
   }
 
   private void restoreConnections(String name) {
     try {
-      pg.superuserQuery("postgres", "ALTER DATABASE :\"db\" ALLOW_CONNECTIONS true;\n", Map.of("db", name));
+      pg.superuserQuery("postgres",
+          "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') AS ferry_db_exists \\gset\n"
+              + "\\if :ferry_db_exists\n"
+              + "ALTER DATABASE :\"db\" ALLOW_CONNECTIONS true;\n"
+              + "\\endif\n",
+          Map.of("db", name));
     } catch (CommandFailedException e) {
       logger.warning("could not re-allow connections to " + name + ": " + e.getMessage());
     }
   }
 
-  /** {@code <name>_before_ferry_<UTC timestamp>}, with a counter if that exists already. */
-  private String asideName(String name) throws CommandFailedException {
-    String base = DatabaseInspector.fit(name, "_before_ferry_" + STAMP.format(clock.instant()));
-    String candidate = base;
-    for (int i = 2; ; i++) {
-      boolean taken =
-          "t".equals(pg.superuserQuery("postgres", "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db');\n",
-              Map.of("db", candidate)).strip());
-      if (!taken) {
-        return candidate;
-      }
-      candidate = DatabaseInspector.fit(name, "_before_ferry_" + STAMP.format(clock.instant()) + "_" + i);
+  /** {@code <name>_before_ferry_<UTC timestamp>}, then the same with a counter, first free one wins. */
+  List<String> asideCandidates(String name) {
+    String stamp = STAMP.format(clock.instant());
+    List<String> names = new ArrayList<>();
+    names.add(DatabaseInspector.fit(name, "_before_ferry_" + stamp));
+    for (int i = 2; i <= ASIDE_CANDIDATES; i++) {
+      names.add(DatabaseInspector.fit(name, "_before_ferry_" + stamp + "_" + i));
     }
+    return names;
+  }
+
+  /** A JSON array of strings, for psql to hand to jsonb: quotes, backslashes and controls escaped. */
+  static String json(List<String> strings) {
+    StringBuilder b = new StringBuilder("[");
+    for (String s : strings) {
+      if (b.length() > 1) {
+        b.append(',');
+      }
+      b.append('"');
+      for (char c : s.toCharArray()) {
+        if (c == '"' || c == '\\') {
+          b.append('\\').append(c);
+        } else if (c < 0x20) {
+          b.append(String.format("\\u%04x", (int) c));
+        } else {
+          b.append(c);
+        }
+      }
+      b.append('"');
+    }
+    return b.append(']').toString();
   }
 
   private static CopyAbortedException aborted(String staging, String why, Throwable cause) {

@@ -17,8 +17,12 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /** Reads {@link DatabaseFacts} and {@link DatabaseCounts} of the layout's database. Read-only. */
 public class DatabaseInspector {
@@ -46,6 +50,15 @@ public class DatabaseInspector {
           + "  UNION ALL SELECT (aclexplode(t.typacl)).grantee, t.typowner FROM pg_type t"
           + " JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typacl IS NOT NULL AND " + SYSTEM_SCHEMAS + "\n"
           + ") a JOIN pg_roles r ON r.oid = a.g WHERE a.g <> a.owner AND r.rolname NOT LIKE 'pg\\_%' ORDER BY 1;\n";
+
+  /** Runs the short, independent checks of a preflight side by side (each waits on a process). */
+  private static final ExecutorService PROBES =
+      Executors.newCachedThreadPool(
+          runnable -> {
+            Thread thread = new Thread(runnable, "database-probe");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   private final PgTools pg;
   private final ProcessRunner runner;
@@ -84,62 +97,140 @@ public class DatabaseInspector {
     return (base.length() > room ? base.substring(0, room) : base) + suffix;
   }
 
-  public DatabaseFacts describe() {
-    DatabaseSettings db = pg.database();
-    List<String> errors = new ArrayList<>();
-    String dumpVersion = version("pg_dump", errors);
-    String restoreVersion = version("pg_restore", errors);
-    String server = "";
-    boolean exists = false;
-    long size = -1;
-    String encoding = "";
-    boolean roleExists = false;
-    boolean stagingExists = false;
-    Path dataDir = null;
-    String staging = stagingName(db.name());
-    try {
-      String out =
-          pg.superuserQuery(
-              "postgres",
-              "SELECT current_setting('server_version'), current_setting('data_directory'),"
-                  + " (SELECT pg_database_size(datname) FROM pg_database WHERE datname = :'db'),"
-                  + " (SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = :'db'),"
-                  + " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role'),"
-                  + " EXISTS (SELECT 1 FROM pg_database WHERE datname = :'staging');\n",
-              Map.of("db", db.name(), "role", db.role(), "staging", staging));
-      String[] f = out.strip().split("\\|", -1);
-      server = f[0].replaceAll("\\s.*", "");
-      dataDir = Path.of(f[1]);
-      exists = !f[2].isEmpty();
-      size = exists ? Long.parseLong(f[2]) : -1;
-      encoding = f[3];
-      roleExists = "t".equals(f[4]);
-      stagingExists = "t".equals(f[5]);
-    } catch (CommandFailedException | RuntimeException e) {
-      errors.add("cannot query the PostgreSQL server at " + db.socketDir() + " as " + db.superuser() + ": " + e.getMessage());
-    }
-    List<String> grantees = List.of();
-    int tables = 0;
-    if (exists) {
+  /**
+   * One psql session reads everything {@link #describe()} needs from the server: tagged lines
+   * ("tag|value"), the database's part only if it exists (psql's \if), so a missing database
+   * is a fact, not an error. One process and one connection instead of one per question.
+   */
+  static final String DESCRIBE_SQL =
+      "SELECT 'server|' || current_setting('server_version');\n"
+          + "SELECT 'datadir|' || current_setting('data_directory');\n"
+          + "SELECT 'role|' || EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role');\n"
+          + "SELECT 'staging|' || EXISTS (SELECT 1 FROM pg_database WHERE datname = :'staging');\n"
+          + "SELECT 'roles|' || " + hex("rolname") + " FROM pg_roles;\n"
+          + "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') AS ferry_db_exists \\gset\n"
+          + "\\if :ferry_db_exists\n"
+          + "SELECT 'size|' || pg_database_size(:'db');\n"
+          + "SELECT 'encoding|' || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = :'db';\n"
+          + "\\connect :\"db\"\n"
+          + GRANTEES_SQL.replace("SELECT DISTINCT r.rolname FROM", "SELECT DISTINCT 'grantee|' || " + hex("r.rolname") + " FROM")
+          + "SELECT 'tables|' || count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE c.relkind IN ('r', 'm') AND " + SYSTEM_SCHEMAS + ";\n"
+          + "\\endif\n";
+
+  /**
+   * A role name as hex of its UTF-8 bytes: a name may hold any character, '|', a newline or
+   * spaces at its ends included, and must come back exactly as it is.
+   */
+  private static String hex(String column) {
+    return "encode(convert_to(" + column + "::text, 'UTF8'), 'hex')";
+  }
+
+  private static List<String> unhex(List<String> values) {
+    List<String> names = new ArrayList<>();
+    for (String value : values) {
       try {
-        grantees = lines(pg.superuserQuery(db.name(), GRANTEES_SQL, Map.of()));
-        String count =
-            pg.superuserQuery(db.name(),
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    + " WHERE c.relkind IN ('r', 'm') AND " + SYSTEM_SCHEMAS + ";\n", Map.of());
-        tables = Integer.parseInt(count.strip());
-      } catch (CommandFailedException | NumberFormatException e) {
-        errors.add("cannot read the database " + db.name() + ": " + e.getMessage());
+        names.add(new String(java.util.HexFormat.of().parseHex(value), java.nio.charset.StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException e) {
+        // Not ours: psql printed only what the script selected, so this cannot happen.
       }
     }
+    return names;
+  }
+
+  /** What {@link #describeWithRoles()} found: the facts, and every role on this server. */
+  public record Described(DatabaseFacts facts, Set<String> roles) {
+    public Described {
+      roles = Set.copyOf(roles);
+    }
+
+    /** Which of {@code wanted} exist on this server. */
+    public Set<String> existing(List<String> wanted) {
+      Set<String> found = new HashSet<>();
+      for (String role : wanted) {
+        if (roles.contains(role)) {
+          found.add(role);
+        }
+      }
+      return found;
+    }
+  }
+
+  public DatabaseFacts describe() {
+    return describeWithRoles().facts();
+  }
+
+  /**
+   * The facts, with the server's roles for checking a source's grantees. The tools' versions and
+   * the unit states are read while psql runs: the checks are independent, and together they are
+   * most of a preflight's time.
+   */
+  public Described describeWithRoles() {
+    DatabaseSettings db = pg.database();
+    List<String> errors = new ArrayList<>();
+    CompletableFuture<Probe<String>> dumpVersion = CompletableFuture.supplyAsync(() -> version("pg_dump"), PROBES);
+    CompletableFuture<Probe<String>> restoreVersion = CompletableFuture.supplyAsync(() -> version("pg_restore"), PROBES);
+    CompletableFuture<Probe<List<String>>> active = CompletableFuture.supplyAsync(this::activeUnits, PROBES);
+    CompletableFuture<Boolean> osUser = CompletableFuture.supplyAsync(() -> osUserExists(db.role()), PROBES);
+    String staging = stagingName(db.name());
+    Map<String, List<String>> read = new HashMap<>();
+    boolean exists = false;
+    try {
+      PgTools.Output out =
+          pg.run(db.superuser(), "postgres", DESCRIBE_SQL, Map.of("db", db.name(), "role", db.role(), "staging", staging));
+      for (String line : out.stdout().split("\n")) {
+        int bar = line.indexOf('|');
+        if (bar > 0) {
+          read.computeIfAbsent(line.substring(0, bar).strip(), k -> new ArrayList<>()).add(line.substring(bar + 1).strip());
+        }
+      }
+      exists = read.containsKey("size");
+      if (!read.containsKey("roles")) {
+        errors.add("cannot query the PostgreSQL server at " + db.socketDir() + " as " + db.superuser() + ": "
+            + (out.exitCode() == 0 ? "no answer" : ProcessRunner.tail(out.stderr())));
+      } else if (exists && !read.containsKey("tables")) {
+        errors.add("cannot read the database " + db.name() + ": " + ProcessRunner.tail(out.stderr()));
+      }
+    } catch (CommandFailedException e) {
+      errors.add("cannot query the PostgreSQL server at " + db.socketDir() + " as " + db.superuser() + ": " + e.getMessage());
+    }
+    String server = first(read, "server").replaceAll("\\s.*", "");
+    String dataDirText = first(read, "datadir");
+    Path dataDir = dataDirText.isEmpty() ? null : Path.of(dataDirText);
+    long size = exists ? parseLong(first(read, "size"), -1) : -1;
+    int tables = (int) parseLong(first(read, "tables"), 0);
     FileStore dataStore = dataDir == null ? null : store(dataDir);
     FileStore spoolStore = dataDir == null ? null : store(spoolDir(dataDir));
-    boolean systemd = systemctl.isRunning();
-    return new DatabaseFacts(
-        db.name(), db.role(), db.superuser(), dataDir == null ? "" : dataDir.toString(), server, dumpVersion, restoreVersion, exists, size, encoding,
-        roleExists, osUserExists(db.role()), grantees, tables, free(dataStore), free(spoolStore),
-        dataStore != null && dataStore.equals(spoolStore), stagingExists, staging, systemd,
-        systemd ? activeUnits(errors) : List.of(), errors);
+    Probe<String> dump = dumpVersion.join();
+    Probe<String> restore = restoreVersion.join();
+    Probe<List<String>> units = active.join();
+    for (Probe<?> probe : List.of(dump, restore, units)) {
+      probe.error().ifPresent(errors::add);
+    }
+    boolean systemd = units.value() != null;
+    DatabaseFacts facts = new DatabaseFacts(
+        db.name(), db.role(), db.superuser(), dataDir == null ? "" : dataDir.toString(), server, dump.value(), restore.value(),
+        exists, size, first(read, "encoding"), "true".equals(first(read, "role")), osUser.join(),
+        unhex(read.getOrDefault("grantee", List.of())).stream().sorted().toList(), tables, free(dataStore), free(spoolStore),
+        dataStore != null && dataStore.equals(spoolStore), "true".equals(first(read, "staging")), staging, systemd,
+        systemd ? units.value() : List.of(), errors);
+    return new Described(facts, new HashSet<>(unhex(read.getOrDefault("roles", List.of()))));
+  }
+
+  /** A value read alongside others, or why it could not be. */
+  private record Probe<T>(T value, Optional<String> error) {}
+
+  private static String first(Map<String, List<String>> read, String tag) {
+    List<String> values = read.get(tag);
+    return values == null || values.isEmpty() ? "" : values.get(0);
+  }
+
+  private static long parseLong(String text, long otherwise) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      return otherwise;
+    }
   }
 
   /** Whether the layout's database exists (one query; {@link #describe()} tells more). */
@@ -147,23 +238,6 @@ public class DatabaseInspector {
     return "t".equals(
         pg.superuserQuery("postgres", "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db');\n",
             Map.of("db", pg.database().name())).strip());
-  }
-
-  /** Which of {@code roles} exist on this server. */
-  public Set<String> existingRoles(List<String> roles) throws CommandFailedException {
-    if (roles.isEmpty()) {
-      return Set.of();
-    }
-    // One query for all: the list comes from the caller and may be long; one psql per name would
-    // let a request start any number of processes. Role names cannot hold a newline or NUL.
-    Set<String> all = new HashSet<>(lines(pg.superuserQuery("postgres", "SELECT rolname FROM pg_roles;\n", Map.of())));
-    Set<String> found = new HashSet<>();
-    for (String role : roles) {
-      if (all.contains(role)) {
-        found.add(role);
-      }
-    }
-    return found;
   }
 
   /** Counts the layout's database. */
@@ -202,12 +276,11 @@ public class DatabaseInspector {
     return new DatabaseCounts(tables, sequences, unused);
   }
 
-  private String version(String tool, List<String> errors) {
+  private Probe<String> version(String tool) {
     try {
-      return pg.toolVersion(tool);
+      return new Probe<>(pg.toolVersion(tool), Optional.empty());
     } catch (CommandFailedException e) {
-      errors.add(tool + " in " + pg.bindir() + ": " + e.getMessage());
-      return "";
+      return new Probe<>("", Optional.of(tool + " in " + pg.bindir() + ": " + e.getMessage()));
     }
   }
 
@@ -219,7 +292,11 @@ public class DatabaseInspector {
     }
   }
 
-  private List<String> activeUnits(List<String> errors) {
+  /** The active Mastodon units; a null value when systemd is not running (nothing to check). */
+  private Probe<List<String>> activeUnits() {
+    if (!systemctl.isRunning()) {
+      return new Probe<>(null, Optional.empty());
+    }
     Set<String> names = new LinkedHashSet<>(units);
     try {
       names.addAll(systemctl.list("mastodon-"));
@@ -230,15 +307,10 @@ public class DatabaseInspector {
           active.add(state.name());
         }
       }
-      return active;
+      return new Probe<>(active, Optional.empty());
     } catch (CommandFailedException e) {
-      errors.add("cannot read unit states: " + e.getMessage());
-      return List.of();
+      return new Probe<>(List.of(), Optional.of("cannot read unit states: " + e.getMessage()));
     }
-  }
-
-  private static List<String> lines(String out) {
-    return out.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
   }
 
   private static FileStore store(Path path) {

@@ -7,12 +7,14 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,6 +29,7 @@ public class PgTools {
   private final ProcessRunner runner;
   private final Path bindir;
   private final DatabaseSettings database;
+  private final Map<ToolStamp, String> versions = new ConcurrentHashMap<>();
 
   public PgTools(ProcessRunner runner, Optional<Path> configuredBindir, DatabaseSettings database) {
     this.runner = runner;
@@ -75,14 +78,40 @@ public class PgTools {
     return Path.of("/usr/bin");
   }
 
-  /** The version a tool prints, like "15.8", or the failure. */
+  /**
+   * The version a tool prints, like "15.8", or the failure. Remembered per binary (its real path,
+   * inode, size and modification time), so installing other tools or pointing pg.bindir elsewhere
+   * is seen at once, while a copy's repeated preflights do not start the same process again.
+   */
   public String toolVersion(String name) throws CommandFailedException {
+    Optional<ToolStamp> stamp = ToolStamp.of(Path.of(tool(name)));
+    if (stamp.isPresent()) {
+      String known = versions.get(stamp.get());
+      if (known != null) {
+        return known;
+      }
+    }
     ProcessRunner.Result result = runner.check(List.of(tool(name), "--version"), Map.of(), Duration.ofSeconds(20));
     Matcher m = VERSION.matcher(result.stdout());
     if (!m.find()) {
       throw new CommandFailedException(name + " printed no version: " + result.stdout().strip());
     }
-    return m.group(2) == null ? m.group(1) : m.group(1) + "." + m.group(2);
+    String version = m.group(2) == null ? m.group(1) : m.group(1) + "." + m.group(2);
+    stamp.ifPresent(s -> versions.put(s, version));
+    return version;
+  }
+
+  /** What identifies one build of a tool on disk; any upgrade or replacement changes it. */
+  record ToolStamp(Path realPath, Object fileKey, long size, long modifiedMillis) {
+    static Optional<ToolStamp> of(Path tool) {
+      try {
+        Path real = tool.toRealPath();
+        BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
+        return Optional.of(new ToolStamp(real, a.fileKey(), a.size(), a.lastModifiedTime().toMillis()));
+      } catch (IOException | RuntimeException e) {
+        return Optional.empty();
+      }
+    }
   }
 
   /** The major version from a version string: "15.8" gives 15. */
@@ -99,6 +128,23 @@ public class PgTools {
    */
   public String query(String osUser, String dbname, String sql, Map<String, String> variables)
       throws CommandFailedException {
+    Output output = run(osUser, dbname, sql, variables);
+    if (output.exitCode() != 0) {
+      throw new CommandFailedException(output.argv(), output.exitCode(), ProcessRunner.tail(output.stderr()));
+    }
+    return output.stdout();
+  }
+
+  /** What one psql run printed and how it ended. */
+  public record Output(List<String> argv, int exitCode, String stdout, String stderr) {}
+
+  /**
+   * Like {@link #query}, but returns the output of a script that stopped at an error too: a
+   * script that reads several things in one session (one process, one connection) keeps what it
+   * read before the failure. Throws only if psql could not be run at all or timed out.
+   */
+  public Output run(String osUser, String dbname, String sql, Map<String, String> variables)
+      throws CommandFailedException {
     List<String> argv = new ArrayList<>(psqlArgv(osUser, dbname));
     for (var entry : variables.entrySet()) {
       argv.add("-v");
@@ -108,19 +154,28 @@ public class PgTools {
     argv.add("-");
     Process process = runner.start(argv, Map.of());
     try {
+      // stderr is read on another thread: a script that fails after a long output must not
+      // block on a full stderr pipe while stdout is read here.
+      java.util.concurrent.CompletableFuture<byte[]> err = new java.util.concurrent.CompletableFuture<>();
+      Thread drain = new Thread(() -> {
+        try (var in = process.getErrorStream()) {
+          err.complete(in.readAllBytes());
+        } catch (IOException e) {
+          err.complete(new byte[0]);
+        }
+      }, "psql-stderr");
+      drain.setDaemon(true);
+      drain.start();
       try (var stdin = process.getOutputStream()) {
         stdin.write(sql.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       }
       byte[] out = process.getInputStream().readAllBytes();
-      byte[] err = process.getErrorStream().readAllBytes();
       if (!process.waitFor(QUERY_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
         throw new CommandFailedException("psql timed out");
       }
-      if (process.exitValue() != 0) {
-        throw new CommandFailedException(argv, process.exitValue(), ProcessRunner.tail(new String(err)));
-      }
-      return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+      return new Output(argv, process.exitValue(), new String(out, java.nio.charset.StandardCharsets.UTF_8),
+          new String(err.join(), java.nio.charset.StandardCharsets.UTF_8));
     } catch (IOException e) {
       process.destroyForcibly();
       throw new CommandFailedException("psql: " + e.getMessage());

@@ -10,18 +10,17 @@ import dev.ferry.controller.client.DatabaseClient;
 import dev.ferry.controller.client.DbCopyOptions;
 import dev.ferry.controller.client.DbCopyRefusedException;
 import dev.ferry.controller.client.DbCopyReport;
-import dev.ferry.controller.client.DbPreflight;
 import dev.ferry.controller.client.DbProblem;
 import dev.ferry.controller.client.DbProgress;
 import dev.ferry.controller.format.Sizes;
 import dev.ferry.controller.home.ControllerHome;
-import dev.ferry.controller.home.PairedHost;
 import dev.ferry.proto.v1.Operation;
 import dev.ferry.proto.v1.PeerSource;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -82,31 +81,29 @@ public final class DbCommand extends CommandGroup {
         return ExitCodes.USAGE;
       }
       HostPair.Resolved pair = hosts.resolve(home);
-      PairedHost source = pair.source();
-      PairedHost target = pair.target();
       Identity identity = home.identity();
       DatabaseClient database = new DatabaseClient();
       JsonObject doc = new JsonObject();
       doc.addProperty("from", hosts.from());
       doc.addProperty("to", hosts.to());
-      try (AgentClient sourceClient = AgentClient.connect(source, identity);
-          AgentClient targetClient = AgentClient.connect(target, identity)) {
-        DbPreflight preflight = database.preflight(sourceClient, targetClient, options);
-        doc.add("preflight", problems(preflight.problems()));
-        if (!json) {
-          printProblems(preflight.problems(), err);
-        }
-        if (preflight.refuses(yes)) {
-          return finish(doc, "refused", "refused by preflight; nothing was changed", ExitCodes.REFUSED_BY_PREFLIGHT, out, err);
-        }
+      // The target runs the preflight on both sides itself, before it changes anything, and
+      // answers a refusal instead of copying; asking separately first would only run it twice.
+      // So this connects to the target alone: the source is reached by the target, with a ticket.
+      try (AgentClient targetClient = AgentClient.connect(pair.target(), identity).connectNow()) {
         PeerSource peer = pair.ticket(identity, "db-copy", Operation.OPERATION_DUMP_DATABASE);
         boolean terminal = System.console() != null && !json;
-        DbCopyReport report = database.copy(targetClient, peer, options, terminal ? progressLine(err) : p -> { });
+        AtomicBoolean warned = new AtomicBoolean();
+        DbCopyReport report = database.copy(targetClient, peer, options, terminal ? progressLine(err, warned) : p -> { });
         if (terminal) {
           err.println();
         }
+        doc.add("preflight", problems(report.warnings()));
         doc.add("summary", summary(report));
         if (!json) {
+          if (!warned.get()) {
+            // Not shown while copying (no terminal, or the progress message was dropped).
+            printProblems(report.warnings(), err);
+          }
           printReport(report, out);
         }
         return finish(doc, "ok", "", ExitCodes.OK, out, err);
@@ -137,8 +134,12 @@ public final class DbCommand extends CommandGroup {
       return code;
     }
 
-    private static Consumer<DbProgress> progressLine(PrintWriter err) {
+    /** @param warned set once the preflight's warnings were shown (the target sends them first) */
+    private static Consumer<DbProgress> progressLine(PrintWriter err, AtomicBoolean warned) {
       return p -> {
+        if (p.phase().equals("preflight") && !p.note().isEmpty()) {
+          warned.set(true);
+        }
         String tables = p.tablesTotal() > 0 ? ", " + p.tablesRestored() + "/" + p.tablesTotal() + " tables" : "";
         err.print("\r" + p.phase() + ": " + Sizes.bytes(p.bytesStreamed()) + " streamed" + tables + "          ");
         if (!p.note().isEmpty()) {

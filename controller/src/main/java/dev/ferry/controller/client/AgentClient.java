@@ -33,6 +33,15 @@ public final class AgentClient implements AutoCloseable {
         host, Channels.open(host.address(), identity, PinnedTrustManager.exactly(host.fingerprint(), "agent")));
   }
 
+  /**
+   * Starts connecting (TCP and the TLS handshake) in the background and returns at once, so work
+   * done meanwhile (signing a ticket) overlaps it instead of preceding the first call.
+   */
+  public AgentClient connectNow() {
+    channel.getState(true);
+    return this;
+  }
+
   public PairedHost host() {
     return host;
   }

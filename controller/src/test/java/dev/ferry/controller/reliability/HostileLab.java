@@ -280,7 +280,7 @@ final class HostileLab implements AutoCloseable {
   @Override
   public void close() throws IOException, InterruptedException {
     synchronized (channels) {
-      channels.forEach(ManagedChannel::shutdownNow);
+      channels.forEach(Channels::closeNow);
     }
     source.close();
     target.close();
