@@ -10,6 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.security.MessageDigest;
 import java.util.Arrays;
@@ -69,7 +70,7 @@ public final class MediaTarWriter implements Closeable {
     if (attributes.isSymbolicLink()) {
       TarArchiveEntry entry = new TarArchiveEntry(request.path(), TarConstants.LF_SYMLINK);
       entry.setLinkName(Files.readSymbolicLink(path).toString());
-      entry.setModTime(attributes.lastModifiedTime());
+      entry.setModTime(wholeSeconds(attributes.lastModifiedTime()));
       tar.putArchiveEntry(entry);
       tar.closeArchiveEntry();
       return true;
@@ -85,7 +86,8 @@ public final class MediaTarWriter implements Closeable {
       TarArchiveEntry entry = new TarArchiveEntry(request.path());
       entry.setSize(size - offset);
       entry.setMode(ManifestBuilder.mode(attributes.permissions()));
-      entry.setModTime(attributes.lastModifiedTime());
+      FileTime mtime = wholeSeconds(attributes.lastModifiedTime());
+      entry.setModTime(mtime);
       if (offset > 0) {
         entry.addPaxHeader(TarFormat.OFFSET, Long.toString(offset));
       }
@@ -95,6 +97,7 @@ public final class MediaTarWriter implements Closeable {
       tar.closeArchiveEntry();
       TarArchiveEntry digestEntry = new TarArchiveEntry(request.path());
       digestEntry.setSize(0);
+      digestEntry.setModTime(mtime);
       digestEntry.addPaxHeader(TarFormat.KIND, TarFormat.KIND_DIGEST);
       digestEntry.addPaxHeader(TarFormat.SHA256, HexFormat.of().formatHex(digest.digest()));
       if (changed || channel.size() != size) {
@@ -104,6 +107,15 @@ public final class MediaTarWriter implements Closeable {
       tar.closeArchiveEntry();
       return true;
     }
+  }
+
+  /**
+   * The target takes every mtime from the manifest, to the nanosecond; the tar header's is only
+   * for people reading the stream. Whole seconds fit the ustar header, where a fraction would
+   * cost each entry an extra PAX header to write and to parse.
+   */
+  private static FileTime wholeSeconds(FileTime time) {
+    return FileTime.from(time.to(java.util.concurrent.TimeUnit.SECONDS), java.util.concurrent.TimeUnit.SECONDS);
   }
 
   /** Reads {@code length} bytes at {@code position} into the digest (and out); false if the file was shorter. */
