@@ -57,7 +57,7 @@ maven.buildMavenPackage {
     # Same defaults as bin/ferry-agent and bin/ferry; FERRY_JAVA_OPTS replaces them.
     makeWrapper ${jre}/bin/java $out/bin/ferry-agent \
       --set-default MALLOC_ARENA_MAX 2 \
-      --run 'set -- ''${FERRY_JAVA_OPTS:--Xms24m -Xmx192m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30 -XX:MaxDirectMemorySize=32m -XX:+UseSerialGC -XX:ReservedCodeCacheSize=48m -XX:+ExitOnOutOfMemoryError} -jar '"$out"'/share/ferry/ferry-agent.jar "$@"'
+      --run 'set -- ''${FERRY_JAVA_OPTS:--Xms56m -Xmx192m -Xmn40m -XX:SurvivorRatio=4 -XX:MinHeapFreeRatio=40 -XX:MaxHeapFreeRatio=70 -XX:MaxDirectMemorySize=32m -XX:+UseSerialGC -XX:ReservedCodeCacheSize=48m -XX:FreqInlineSize=50 -XX:InlineSmallCode=500 -XX:MaxInlineLevel=5 -XX:+ExitOnOutOfMemoryError} -jar '"$out"'/share/ferry/ferry-agent.jar "$@"'
     makeWrapper ${jre}/bin/java $out/bin/ferry \
       --run 'set -- ''${FERRY_JAVA_OPTS:--Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1} -jar '"$out"'/share/ferry/ferry-controller.jar "$@"'
     runHook postInstall

@@ -80,7 +80,7 @@ in
 
     javaOptions = mkOption {
       type = types.listOf types.str;
-      default = [ "-Xms24m" "-Xmx192m" "-XX:MinHeapFreeRatio=10" "-XX:MaxHeapFreeRatio=30" "-XX:MaxDirectMemorySize=32m" "-XX:+UseSerialGC" "-XX:ReservedCodeCacheSize=48m" "-XX:+ExitOnOutOfMemoryError" ];
+      default = [ "-Xms56m" "-Xmx192m" "-Xmn40m" "-XX:SurvivorRatio=4" "-XX:MinHeapFreeRatio=40" "-XX:MaxHeapFreeRatio=70" "-XX:MaxDirectMemorySize=32m" "-XX:+UseSerialGC" "-XX:ReservedCodeCacheSize=48m" "-XX:FreqInlineSize=50" "-XX:InlineSmallCode=500" "-XX:MaxInlineLevel=5" "-XX:+ExitOnOutOfMemoryError" ];
       description = "JVM options: the heap and direct memory stay bounded whatever a peer sends.";
     };
 

@@ -32,16 +32,23 @@ final class GrpcMediaSource implements MediaSource {
   private static final int IN_FLIGHT = 6;
   private static final int REQUEST_BATCH = 256;
 
+  private final Channel manifestChannel;
   private final Channel channel;
 
-  GrpcMediaSource(Channel channel) {
+  /**
+   * @param manifestChannel carries the manifest: its own connection (see
+   *     PeerConnection.separateChannel), since the puller stops reading it while files catch up
+   * @param channel carries the files
+   */
+  GrpcMediaSource(Channel manifestChannel, Channel channel) {
+    this.manifestChannel = manifestChannel;
     this.channel = channel;
   }
 
   @Override
   public void manifest(ManifestBuilder.Sink sink) throws IOException {
     Inbound<GetManifestRequest, GetManifestResponse> inbound = new Inbound<>();
-    MediaServiceGrpc.newStub(channel).getManifest(GetManifestRequest.getDefaultInstance(), inbound);
+    MediaServiceGrpc.newStub(manifestChannel).getManifest(GetManifestRequest.getDefaultInstance(), inbound);
     try {
       GetManifestResponse batch;
       while ((batch = inbound.take()) != null) {

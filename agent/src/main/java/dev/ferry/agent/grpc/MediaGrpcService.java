@@ -129,7 +129,16 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     ChunkOutputStream out = new ChunkOutputStream(call, gate);
     try (MediaTarWriter tar = new MediaTarWriter(layout.mediaRoot(), out)) {
       FileRequest next;
-      while ((next = pending.take(gate)) != null) {
+      while (true) {
+        if (pending.idleFor(IDLE_FLUSH_MILLIS)) {
+          // Nothing more asked for yet: send what is written, so the target is not left waiting
+          // for the end of a file that sits in a buffer here while it holds back new requests.
+          tar.flush();
+          out.flush();
+        }
+        if ((next = pending.take(gate)) == null) {
+          break;
+        }
         if (!tar.write(next)) {
           // Order relative to the tar bytes does not matter: the target only needs every
           // missing report before the tar's end records, which finish() writes last.
@@ -166,7 +175,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
             try (PeerConnector.PeerConnection connection = peers.connect(request.getSource())) {
               summary =
                   puller.pull(
-                      new GrpcMediaSource(connection.channel()),
+                      new GrpcMediaSource(connection.separateChannel(), connection.channel()),
                       MediaProtos.fromProto(request.getOptions()),
                       progress -> {
                         long now = clock.millis();
@@ -208,6 +217,9 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
   public void shutdown() {
     workers.shutdownNow();
   }
+
+  /** How long the source waits for the next request before sending what it has written. */
+  private static final long IDLE_FLUSH_MILLIS = 5;
 
   /**
    * The paths a target asked for and the source has not sent yet. The source asks the target for
@@ -252,6 +264,22 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
         requestOutstanding = true;
         call.request(1);
       }
+    }
+
+    /**
+     * True if no request is waiting to be served, even after {@code millis}: the target's
+     * requests come in batches, and a short wait saves flushing a part-filled chunk between two.
+     */
+    synchronized boolean idleFor(long millis) throws java.io.InterruptedIOException {
+      if (queue.isEmpty() && !ended && !aborted) {
+        try {
+          wait(millis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException();
+        }
+      }
+      return queue.isEmpty();
     }
 
     /** The next request, or null when the target has asked for everything and all was sent. */

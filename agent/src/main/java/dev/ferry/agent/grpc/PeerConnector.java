@@ -33,10 +33,19 @@ public final class PeerConnector {
   public static final class PeerConnection implements AutoCloseable {
     private final ManagedChannel managed;
     private final Channel channel;
+    private final java.util.function.Supplier<ManagedChannel> reconnect;
+    private final Metadata session;
+    private ManagedChannel second;
 
-    PeerConnection(ManagedChannel managed, Channel channel) {
+    PeerConnection(ManagedChannel managed, Metadata session, java.util.function.Supplier<ManagedChannel> reconnect) {
       this.managed = managed;
-      this.channel = channel;
+      this.session = session;
+      this.reconnect = reconnect;
+      this.channel = withSession(managed);
+    }
+
+    private Channel withSession(ManagedChannel channel) {
+      return ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(session));
     }
 
     /** The channel to build stubs on; it sends the session token with every call. */
@@ -44,11 +53,34 @@ public final class PeerConnector {
       return channel;
     }
 
+    /**
+     * A second channel on its own TCP connection, in the same session. HTTP/2 flow control is
+     * per connection as well as per stream: a stream the caller stops reading for a while (a
+     * manifest the target reads only as fast as files arrive) would otherwise hold the whole
+     * connection's window and stall a stream it is waiting for.
+     */
+    public synchronized Channel separateChannel() {
+      if (second == null) {
+        second = reconnect.get();
+      }
+      return withSession(second);
+    }
+
     @Override
     public void close() {
+      ManagedChannel other;
+      synchronized (this) {
+        other = second;
+      }
       managed.shutdownNow();
+      if (other != null) {
+        other.shutdownNow();
+      }
       try {
         managed.awaitTermination(5, TimeUnit.SECONDS);
+        if (other != null) {
+          other.awaitTermination(5, TimeUnit.SECONDS);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -66,20 +98,22 @@ public final class PeerConnector {
           .withDescription("the source's address, fingerprint and ticket are all required")
           .asException();
     }
+    java.util.function.Supplier<ManagedChannel> opener;
     ManagedChannel managed;
     try {
-      managed =
-          NettyChannelBuilder.forTarget(source.getAddress())
-              .sslContext(
-                  GrpcSslContexts.forClient()
-                      .keyManager(identity.privateKey(), identity.certificate())
-                      .trustManager(PinnedTrustManager.exactly(source.getFingerprint(), "source agent"))
-                      .protocols("TLSv1.3")
-                      .build())
-              .overrideAuthority("ferry-agent")
-              .maxInboundMessageSize(AgentServer.MAX_INBOUND_MESSAGE)
-              .keepAliveTime(30, TimeUnit.SECONDS)
+      io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls =
+          GrpcSslContexts.forClient()
+              .keyManager(identity.privateKey(), identity.certificate())
+              .trustManager(PinnedTrustManager.exactly(source.getFingerprint(), "source agent"))
+              .protocols("TLSv1.3")
               .build();
+      opener = () -> NettyChannelBuilder.forTarget(source.getAddress())
+          .sslContext(tls)
+          .overrideAuthority("ferry-agent")
+          .maxInboundMessageSize(AgentServer.MAX_INBOUND_MESSAGE)
+          .keepAliveTime(30, TimeUnit.SECONDS)
+          .build();
+      managed = opener.get();
     } catch (SSLException | IllegalArgumentException e) {
       throw io.grpc.Status.INVALID_ARGUMENT.withDescription("cannot connect to the source: " + e.getMessage()).asException();
     }
@@ -91,8 +125,7 @@ public final class PeerConnector {
               .getSessionToken();
       Metadata headers = new Metadata();
       headers.put(AuthInterceptor.SESSION, token);
-      return new PeerConnection(
-          managed, ClientInterceptors.intercept(managed, MetadataUtils.newAttachHeadersInterceptor(headers)));
+      return new PeerConnection(managed, headers, opener);
     } catch (StatusRuntimeException e) {
       managed.shutdownNow();
       throw new StatusException(

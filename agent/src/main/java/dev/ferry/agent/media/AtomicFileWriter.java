@@ -96,8 +96,16 @@ final class AtomicFileWriter {
   Pending receive(Path target, MediaEntry entry, long offset, InputStream data, long length) throws IOException {
     Path partial = PartialFiles.partialFor(target, entry);
     MessageDigest digest = sha256();
-    try (FileChannel channel =
-        FileChannel.open(
+    // A copy from the start opens with O_TRUNC and writes from position 0: no truncate and no
+    // seek, two system calls fewer for each of the many small files of a first copy.
+    try (FileChannel channel = offset == 0
+        ? FileChannel.open(
+            partial,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            LinkOption.NOFOLLOW_LINKS)
+        : FileChannel.open(
             partial,
             StandardOpenOption.CREATE,
             StandardOpenOption.WRITE,
@@ -111,9 +119,9 @@ final class AtomicFileWriter {
                   + " but only " + channel.size() + " bytes were kept");
         }
         hashPrefix(channel, offset, digest);
+        channel.truncate(offset);
+        channel.position(offset);
       }
-      channel.truncate(offset);
-      channel.position(offset);
       long remaining = length;
       while (remaining > 0) {
         int n = readSource(data, (int) Math.min(buffer.length, remaining), entry);

@@ -2,6 +2,7 @@ package dev.ferry.agent.media;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -9,13 +10,13 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
@@ -23,13 +24,22 @@ import java.util.logging.Logger;
 /**
  * The target side of a media sync: compares the source's manifest with the local media root
  * (size and mtime, like rsync's quick check), fetches what differs as one tar stream, deletes
- * what the source no longer has if asked, then fixes directory modes and times and flushes
- * everything to disk before reporting success.
+ * what the source no longer has if asked, gives each directory its mode, owner and times once
+ * everything in it has arrived, and flushes everything to disk before reporting success.
+ *
+ * <p>It works as the manifest streams by, relying on its depth-first, sorted order: what it keeps
+ * is bounded by the depth of the tree, the size of one directory and {@link #MAX_OUTSTANDING},
+ * never by the number of entries, so a media root of millions of files fits the agent's heap.
  */
 public final class MediaPuller {
   private static final Logger logger = Logger.getLogger(MediaPuller.class.getName());
   private static final int MAX_REFUSALS = 200;
   private static final long PROGRESS_EVERY_MILLIS = 250;
+  /**
+   * Files requested and not yet arrived, at most. Enough to keep the stream full, small enough
+   * that the target's memory does not depend on how many files the tree holds.
+   */
+  static final int MAX_OUTSTANDING = 4096;
 
   /** Makes everything written under a root durable (one syncfs, not one fsync per file). */
   @FunctionalInterface
@@ -41,17 +51,53 @@ public final class MediaPuller {
   private final TargetPolicy policy;
   private final Flusher flusher;
   private final Clock clock;
+  private final int maxOutstanding;
 
   public MediaPuller(Path root, TargetPolicy policy, Flusher flusher, Clock clock) {
+    this(root, policy, flusher, clock, MAX_OUTSTANDING);
+  }
+
+  /** With another limit of outstanding requests: tests use a tiny one to exercise the waiting. */
+  MediaPuller(Path root, TargetPolicy policy, Flusher flusher, Clock clock, int maxOutstanding) {
     this.root = root;
     this.policy = policy;
     this.flusher = flusher;
     this.clock = clock;
+    this.maxOutstanding = maxOutstanding;
   }
 
   /** Runs one pull. Not thread-safe; the caller allows one pull at a time per root. */
   public PullSummary pull(MediaSource source, PullOptions options, Consumer<PullProgress> progress) throws IOException {
     return new Run(source, options, progress).execute();
+  }
+
+  /** A directory of the manifest that the scan is inside of, or has left but may not finish yet. */
+  private static final class OpenDirectory {
+    final MediaEntry entry;
+    final Path path;
+    /** Created by this run: nothing was in it before. */
+    final boolean created;
+    /** Existed, but its mode, owner or mtime was not yet right when scanned. */
+    final boolean unsettled;
+    /** The manifest's names of its children (kept only for --delete). */
+    final Set<String> children;
+    /** The last name the manifest listed in it, to check the manifest's order. */
+    String lastChild;
+    /** The highest request number in its subtree, or -1 if none. */
+    long lastRequest = -1;
+
+    OpenDirectory(MediaEntry entry, Path path, boolean created, boolean unsettled, boolean keepChildren) {
+      this.entry = entry;
+      this.path = path;
+      this.created = created;
+      this.unsettled = unsettled;
+      this.children = keepChildren ? new HashSet<>() : null;
+    }
+
+    boolean contains(String relative) {
+      return entry == null || relative.startsWith(entry.path()) && relative.length() > entry.path().length()
+          && relative.charAt(entry.path().length()) == '/';
+    }
   }
 
   /** The state of one pull. */
@@ -60,14 +106,17 @@ public final class MediaPuller {
     private final PullOptions options;
     private final Consumer<PullProgress> progress;
     private final long started = clock.millis();
-    private final Map<String, MediaTarReader.Planned> planned = new ConcurrentHashMap<>();
+    private final OutstandingRequests planned = new OutstandingRequests();
     private final RequestFeed feed = new RequestFeed();
     private long plannedFiles;
     private volatile IOException readerFailure;
-    private final List<MediaEntry> directories = new ArrayList<>();
-    /** Directories that existed but were not yet right when scanned (new ones: see RootGuard). */
-    private final Set<Path> unsettled = new HashSet<>();
-    private final Set<String> sourcePaths = new HashSet<>();
+    /** The directories the scan is inside of, innermost on top; the root at the bottom. */
+    private final ArrayDeque<OpenDirectory> open = new ArrayDeque<>();
+    /**
+     * Directories the scan has left whose files are still on their way, in the order they were
+     * left (children before parents, and by their last request), to be finished once they arrive.
+     */
+    private final ArrayDeque<OpenDirectory> waiting = new ArrayDeque<>();
     private final List<String> refusals = new ArrayList<>();
     private long refusalCount;
     private PullProgress.Phase phase = PullProgress.Phase.SCANNING;
@@ -83,6 +132,7 @@ public final class MediaPuller {
     private long resumedBytes;
     private long deleted;
     private long directoriesCreated;
+    private long nextRequest;
     private RootGuard guard;
     private MediaTarReader reader;
     private InputStream tar;
@@ -99,24 +149,20 @@ public final class MediaPuller {
       if (options.dryRun()) {
         source.manifest(this::firstThenScan);
         begin();
+        leaveAll();
         scannedAt = clock.millis();
       } else {
         scannedAt = scanWhileTransferring();
       }
       long transferredAt = clock.millis();
-      if (options.delete()) {
-        phase = PullProgress.Phase.DELETING;
-        report(true);
-        deleteExtraneous();
-      }
       if (!options.dryRun()) {
         phase = PullProgress.Phase.FINISHING;
         report(true);
-        finishDirectories();
+        finishReady(true);
         flusher.flush(guard.root());
       }
       logger.info(String.format(
-          "media pull: scan %d ms (%d entries, %d to fetch), transfer %d ms (%d files, %d bytes), delete and finish %d ms",
+          "media pull: scan %d ms (%d entries, %d to fetch), transfer %d ms (%d files, %d bytes), finish %d ms",
           scannedAt - started, scanned, plannedFiles, transferredAt - scannedAt, filesDone, bytesSent,
           clock.millis() - transferredAt));
       long files = options.dryRun() ? plannedFiles : filesDone;
@@ -140,14 +186,17 @@ public final class MediaPuller {
       try {
         source.manifest(this::firstThenScan);
         begin();
+        leaveAll();
         feed.finish();
         scannedAt = clock.millis();
         report(true);
         join(readerThread);
       } catch (IOException | RuntimeException e) {
         // Either the scan's own failure, or the reader's that the scan passed on; the reader's
-        // failure after this close is only a consequence.
+        // failure after this close is only a consequence. Ending the requests too lets a source
+        // that waits for the next one end its stream, so the reader cannot wait forever.
         if (tar != null) {
+          feed.finish();
           closeQuietly(tar);
           join(readerThread);
         }
@@ -177,6 +226,7 @@ public final class MediaPuller {
       prepareRoot();
       guard = new RootGuard(root);
       reader = new MediaTarReader(guard, policy, this);
+      open.push(new OpenDirectory(null, guard.root(), false, false, options.delete()));
       if (options.dryRun()) {
         return;
       }
@@ -241,28 +291,28 @@ public final class MediaPuller {
       if (options.excludeCache() && MediaPaths.isCache(path)) {
         return;
       }
+      OpenDirectory parent = enter(path);
       scanned++;
-      if (options.delete()) {
-        sourcePaths.add(path);
-      }
       Path local = guard.lexical(path);
       // Under a directory this run created there is nothing to compare: skip the lookups.
-      boolean inNewDirectory = guard.inNewDirectory(local);
+      boolean inNewDirectory = parent.created;
       if (entry.kind() == EntryKind.DIRECTORY) {
         // One lstat that also tells whether mode, owner and mtime are already right, so that the
-        // finishing pass can skip directories nothing was written to (most of a re-sync).
+        // finishing can skip directories nothing was written to (most of a re-sync).
         Map<String, Object> unix = inNewDirectory ? null : unixAttributes(local);
-        directories.add(entry);
+        boolean created = false;
+        boolean unsettled = false;
         if (unix == null) {
           directoriesCreated++;
           if (!options.dryRun()) {
-            guard.directory(path, reader::createDirectory);
+            created = guard.directory(path, inNewDirectory, reader::createDirectory);
           }
         } else if (!(Boolean) unix.get("isDirectory")) {
           refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
-        } else if (!settled(local, entry, unix)) {
-          unsettled.add(local);
+        } else {
+          unsettled = !settled(local, entry, unix);
         }
+        open.push(new OpenDirectory(entry, local, created, unsettled, options.delete()));
         report(false);
         return;
       }
@@ -278,7 +328,7 @@ public final class MediaPuller {
             refuse(MediaPaths.printable(path) + ": a file on the source but a directory on the target; left alone");
           } else {
             long offset = options.dryRun() || inNewDirectory ? 0 : PartialFiles.resumeOffset(local, entry);
-            plan(entry, offset);
+            plan(parent, entry, offset);
           }
         }
         case SYMLINK -> {
@@ -291,19 +341,114 @@ public final class MediaPuller {
           } else if (here != null && here.isDirectory()) {
             refuse(MediaPaths.printable(path) + ": a symlink on the source but a directory on the target; left alone");
           } else {
-            plan(entry, 0);
+            plan(parent, entry, 0);
           }
         }
       }
       report(false);
     }
 
-    private void plan(MediaEntry entry, long offset) {
+    /**
+     * Leaves the directories that {@code path} is not in, and checks that the manifest lists it
+     * where a depth-first walk sorted by name would: right inside the directory listed last, after
+     * its earlier siblings. Finishing directories and deleting as the scan goes both rely on that
+     * order, so a manifest out of order is refused rather than half applied.
+     *
+     * @return the directory {@code path} is in
+     */
+    private OpenDirectory enter(String path) throws IOException {
+      while (!open.peek().contains(path)) {
+        leave(open.pop());
+      }
+      OpenDirectory parent = open.peek();
+      String name = path.substring(parent.entry == null ? 0 : parent.entry.path().length() + 1);
+      if (name.indexOf('/') >= 0 || (parent.lastChild != null && name.compareTo(parent.lastChild) <= 0)) {
+        throw new MediaException(
+            MediaException.Reason.INVALID_ARGUMENT,
+            "the source's manifest is out of order at '" + MediaPaths.printable(path)
+                + "' (entries must come depth first, sorted by name, each after its directory); nothing more was done");
+      }
+      parent.lastChild = name;
+      if (parent.children != null) {
+        parent.children.add(name);
+      }
+      return parent;
+    }
+
+    /** Leaves every directory, the root last: the manifest is complete. */
+    private void leaveAll() throws IOException {
+      while (open.size() > 1) {
+        leave(open.pop());
+      }
+      if (options.delete()) {
+        deleteExtraneous(open.peek());
+      }
+    }
+
+    /**
+     * The manifest has listed everything in {@code dir}: delete what the source no longer has
+     * there (if asked), then finish it now if nothing is still on its way into it, or once it has
+     * arrived.
+     */
+    private void leave(OpenDirectory dir) throws IOException {
+      OpenDirectory parent = open.peek();
+      parent.lastRequest = Math.max(parent.lastRequest, dir.lastRequest);
+      if (options.delete()) {
+        deleteExtraneous(dir);
+      }
+      if (options.dryRun()) {
+        return;
+      }
+      waiting.add(dir);
+      finishReady(false);
+    }
+
+    /**
+     * Finishes, oldest first, the directories left by the scan whose files have all been resolved,
+     * or (at the end of a transfer) all of them.
+     */
+    private void finishReady(boolean all) throws IOException {
+      while (!waiting.isEmpty() && (all || planned.resolvedThrough(waiting.peek().lastRequest))) {
+        finish(waiting.poll());
+      }
+    }
+
+    private void plan(OpenDirectory parent, MediaEntry entry, long offset) throws IOException {
       plannedFiles++;
       plannedBytes += entry.size() - offset;
-      if (!options.dryRun()) {
-        planned.put(entry.path(), new MediaTarReader.Planned(entry, offset));
-        feed.add(new FileRequest(entry.path(), offset));
+      if (options.dryRun()) {
+        return;
+      }
+      long request = nextRequest++;
+      parent.lastRequest = request;
+      planned.put(entry.path(), new MediaTarReader.Planned(entry, offset, request));
+      feed.add(new FileRequest(entry.path(), offset));
+      if (planned.size() >= maxOutstanding) {
+        awaitTransfer();
+      }
+    }
+
+    /**
+     * Holds the scan (and so the manifest stream, by flow control) while the transfer catches up,
+     * so the target keeps a bounded number of requests however large the tree; finishes
+     * directories meanwhile.
+     */
+    private void awaitTransfer() throws IOException {
+      while (planned.size() >= maxOutstanding) {
+        try {
+          planned.awaitBelow(maxOutstanding, 100, () -> readerFailure != null || !readerThread.isAlive());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while receiving media");
+        }
+        if (readerFailure != null) {
+          throw readerFailure;
+        }
+        if (!readerThread.isAlive()) {
+          throw new MediaException(MediaException.Reason.DATA_LOSS,
+              "the source's stream ended while " + planned.size() + " requested files were outstanding; run the sync again");
+        }
+        finishReady(false);
       }
     }
 
@@ -313,36 +458,59 @@ public final class MediaPuller {
       }
     }
 
-    private void deleteExtraneous() throws IOException {
-      if (!Files.isDirectory(guard.root())) {
+    /** Deletes (or, in a dry run, counts) what {@code dir} holds here and the source's manifest did not list. */
+    private void deleteExtraneous(OpenDirectory dir) throws IOException {
+      if (dir.created || !Files.isDirectory(dir.path, LinkOption.NOFOLLOW_LINKS)) {
         return;
       }
-      List<MediaEntry> extraneous = new ArrayList<>();
-      ManifestBuilder.walk(guard.root(), entry -> {
-        if (!(options.excludeCache() && MediaPaths.isCache(entry.path())) && !sourcePaths.contains(entry.path())) {
-          extraneous.add(entry);
-        }
-      });
-      // Children come after their directory in the walk; delete them first.
-      Collections.reverse(extraneous);
-      for (MediaEntry entry : extraneous) {
-        Path path = guard.lexical(entry.path());
-        if (!options.dryRun()) {
-          try {
-            Files.delete(path);
-          } catch (java.nio.file.DirectoryNotEmptyException e) {
-            refuse(MediaPaths.printable(entry.path()) + ": not deleted, still holds partial files");
-            continue;
-          } catch (NoSuchFileException e) {
-            continue;
+      List<String> names = new ArrayList<>();
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(dir.path)) {
+        for (Path child : children) {
+          String name = child.getFileName().toString();
+          String relative = dir.entry == null ? name : dir.entry.path() + "/" + name;
+          if (!dir.children.contains(name) && !MediaPaths.isPartial(name)
+              && !(options.excludeCache() && MediaPaths.isCache(relative))) {
+            names.add(name);
           }
         }
-        if (!options.dryRun()) {
-          reader.touched(path);
-        }
-        deleted++;
-        report(false);
       }
+      Collections.sort(names);
+      for (String name : names) {
+        deleteTree(dir.path.resolve(name), dir.entry == null ? name : dir.entry.path() + "/" + name);
+      }
+    }
+
+    /** Deletes a file, link or whole directory the source does not have, children first. */
+    private void deleteTree(Path path, String relative) throws IOException {
+      BasicFileAttributes here = attributes(path);
+      if (here == null) {
+        return;
+      }
+      if (here.isDirectory()) {
+        List<Path> children = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(path)) {
+          stream.forEach(children::add);
+        }
+        for (Path child : children) {
+          String name = child.getFileName().toString();
+          if (!MediaPaths.isPartial(name)) {
+            deleteTree(child, relative + "/" + name);
+          }
+        }
+      }
+      if (!options.dryRun()) {
+        try {
+          Files.delete(path);
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+          refuse(MediaPaths.printable(relative) + ": not deleted, still holds partial files");
+          return;
+        } catch (NoSuchFileException e) {
+          return;
+        }
+        reader.touched(path);
+      }
+      deleted++;
+      report(false);
     }
 
     /** True if the directory at {@code path} already has the mode, owner and mtime it should end with. */
@@ -352,30 +520,39 @@ public final class MediaPuller {
           && unix.get("lastModifiedTime").equals(FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS));
     }
 
-    private void finishDirectories() throws IOException {
-      // Deepest first: writing into a directory changes its mtime.
-      for (int i = directories.size() - 1; i >= 0; i--) {
-        MediaEntry entry = directories.get(i);
-        Path path = guard.lexical(entry.path());
-        if (!unsettled.contains(path) && !guard.created(path) && !reader.wasTouched(path)) {
-          continue; // was right when scanned and nothing in it changed since
+    /** Gives a directory its final mode, owner and mtime, once nothing more is written into it. */
+    private void finish(OpenDirectory dir) throws IOException {
+      boolean touched = reader.takeTouched(dir.path);
+      if (!dir.unsettled && !dir.created && !touched) {
+        return; // was right when scanned and nothing in it changed since
+      }
+      int mode = policy.dirMode(dir.entry.mode());
+      FileTime mtime = FileTime.from(dir.entry.mtimeNanos(), TimeUnit.NANOSECONDS);
+      if (dir.created) {
+        // Made private (0700, the agent's owner) by this run and written into since: all three
+        // differ, so set them without the lstat that would only say so.
+        try {
+          Files.setPosixFilePermissions(dir.path, ManifestBuilder.permissions(mode));
+          policy.own(dir.path);
+          AtomicFileWriter.setTimes(dir.path, mtime);
+        } catch (NoSuchFileException e) {
+          logger.fine("directory removed before it was finished: " + dir.path);
         }
-        Map<String, Object> now = unixAttributes(path);
-        if (now == null || !(Boolean) now.get("isDirectory")) {
-          continue;
-        }
-        // Change only what differs: a no-op sync should not rewrite metadata of every directory.
-        int mode = policy.dirMode(entry.mode());
-        if (((Integer) now.get("mode") & 07777) != mode) {
-          Files.setPosixFilePermissions(path, ManifestBuilder.permissions(mode));
-        }
-        if (!policy.owns(path, now)) {
-          policy.own(path);
-        }
-        FileTime mtime = FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS);
-        if (!now.get("lastModifiedTime").equals(mtime)) {
-          AtomicFileWriter.setTimes(path, mtime);
-        }
+        return;
+      }
+      Map<String, Object> now = unixAttributes(dir.path);
+      if (now == null || !(Boolean) now.get("isDirectory")) {
+        return;
+      }
+      // Change only what differs: a no-op sync should not rewrite metadata of every directory.
+      if (((Integer) now.get("mode") & 07777) != mode) {
+        Files.setPosixFilePermissions(dir.path, ManifestBuilder.permissions(mode));
+      }
+      if (!policy.owns(dir.path, now)) {
+        policy.own(dir.path);
+      }
+      if (!now.get("lastModifiedTime").equals(mtime)) {
+        AtomicFileWriter.setTimes(dir.path, mtime);
       }
     }
 

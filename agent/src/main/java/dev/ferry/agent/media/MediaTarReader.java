@@ -30,8 +30,15 @@ final class MediaTarReader {
     void refused(String line);
   }
 
-  /** A requested path: the manifest entry, and where its data may start. */
-  record Planned(MediaEntry entry, long offset) {}
+  /**
+   * A requested path: the manifest entry, where its data may start, and the request's number in
+   * the order the scan made them.
+   */
+  record Planned(MediaEntry entry, long offset, long sequence) {
+    Planned(MediaEntry entry, long offset) {
+      this(entry, offset, 0);
+    }
+  }
 
   private static final java.nio.file.attribute.FileAttribute<?> PRIVATE_DIRECTORY =
       java.nio.file.attribute.PosixFilePermissions.asFileAttribute(ManifestBuilder.permissions(0700));
@@ -167,9 +174,12 @@ final class MediaTarReader {
     }
   }
 
-  /** True if this run created, renamed or removed anything directly in {@code dir}. */
-  boolean wasTouched(Path dir) {
-    return touched.contains(dir);
+  /**
+   * True if this run created, renamed or removed anything directly in {@code dir}; forgets it, so
+   * that only directories still being filled are remembered.
+   */
+  boolean takeTouched(Path dir) {
+    return touched.remove(dir);
   }
 
   private static void requireRequested(String name, Planned planned, EntryKind kind) throws MediaException {

@@ -10,6 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.security.MessageDigest;
 import java.util.Arrays;
@@ -35,7 +36,10 @@ public final class MediaTarWriter implements Closeable {
       throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
     }
     this.guard = new RootGuard(root);
-    this.tar = new TarArchiveOutputStream(out, "UTF-8");
+    // One record per block: every record reaches {@code out} as soon as it is written, so a flush
+    // (when the target has asked for nothing more yet) delivers all of the last file, its digest
+    // included, instead of leaving it in a half-filled 10 KiB block until more requests come.
+    this.tar = new TarArchiveOutputStream(out, TarFormat.RECORD, "UTF-8");
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
     tar.setAddPaxHeadersForNonAsciiNames(true);
@@ -66,7 +70,7 @@ public final class MediaTarWriter implements Closeable {
     if (attributes.isSymbolicLink()) {
       TarArchiveEntry entry = new TarArchiveEntry(request.path(), TarConstants.LF_SYMLINK);
       entry.setLinkName(Files.readSymbolicLink(path).toString());
-      entry.setModTime(attributes.lastModifiedTime());
+      entry.setModTime(wholeSeconds(attributes.lastModifiedTime()));
       tar.putArchiveEntry(entry);
       tar.closeArchiveEntry();
       return true;
@@ -82,7 +86,8 @@ public final class MediaTarWriter implements Closeable {
       TarArchiveEntry entry = new TarArchiveEntry(request.path());
       entry.setSize(size - offset);
       entry.setMode(ManifestBuilder.mode(attributes.permissions()));
-      entry.setModTime(attributes.lastModifiedTime());
+      FileTime mtime = wholeSeconds(attributes.lastModifiedTime());
+      entry.setModTime(mtime);
       if (offset > 0) {
         entry.addPaxHeader(TarFormat.OFFSET, Long.toString(offset));
       }
@@ -92,6 +97,7 @@ public final class MediaTarWriter implements Closeable {
       tar.closeArchiveEntry();
       TarArchiveEntry digestEntry = new TarArchiveEntry(request.path());
       digestEntry.setSize(0);
+      digestEntry.setModTime(mtime);
       digestEntry.addPaxHeader(TarFormat.KIND, TarFormat.KIND_DIGEST);
       digestEntry.addPaxHeader(TarFormat.SHA256, HexFormat.of().formatHex(digest.digest()));
       if (changed || channel.size() != size) {
@@ -101,6 +107,15 @@ public final class MediaTarWriter implements Closeable {
       tar.closeArchiveEntry();
       return true;
     }
+  }
+
+  /**
+   * The target takes every mtime from the manifest, to the nanosecond; the tar header's is only
+   * for people reading the stream. Whole seconds fit the ustar header, where a fraction would
+   * cost each entry an extra PAX header to write and to parse.
+   */
+  private static FileTime wholeSeconds(FileTime time) {
+    return FileTime.from(time.to(java.util.concurrent.TimeUnit.SECONDS), java.util.concurrent.TimeUnit.SECONDS);
   }
 
   /** Reads {@code length} bytes at {@code position} into the digest (and out); false if the file was shorter. */
@@ -131,6 +146,11 @@ public final class MediaTarWriter implements Closeable {
       remaining -= n;
     }
     return true;
+  }
+
+  /** Passes everything written so far on, e.g. when there is no request to serve next. */
+  public void flush() throws IOException {
+    tar.flush();
   }
 
   /** Ends the tar (EOF records) and flushes; does not close the underlying stream's consumer. */

@@ -10,14 +10,18 @@ import java.nio.file.Path;
  * checked lexically, and every directory on the way must be a real directory (not a symlink)
  * inside the root. Remembers the last directory it verified, because requests come sorted and
  * most share their parent with the previous one. Thread-safe: the scan and the reader share one.
+ *
+ * <p>What it remembers is a cache, capped so that memory does not grow with the tree (a media
+ * root can hold millions of directories): forgetting a directory only costs a check again.
  */
 final class RootGuard {
+  /** Directories remembered at most; past that the caches start over. */
+  static final int CACHE_LIMIT = 16_384;
+
   private final Path root;
   private Path lastVerified;
-  /** Directories this guard verified or created, so each is checked once per run. */
+  /** Directories this guard verified or created, so each is checked about once per run. */
   private final java.util.Set<Path> knownDirectories = new java.util.HashSet<>();
-  /** Directories created in this run: nothing can be in them yet. */
-  private final java.util.Set<Path> createdDirectories = new java.util.HashSet<>();
 
   /** @param root the media root; if it does not exist (a dry run), nothing under it can be written */
   RootGuard(Path root) throws IOException {
@@ -51,46 +55,48 @@ final class RootGuard {
     Path dir = root;
     for (Path part : root.relativize(parent)) {
       dir = dir.resolve(part);
-      if (knownDirectories.contains(dir) || Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-        knownDirectories.add(dir);
+      if (knownDirectories.contains(dir)) {
+        continue;
+      }
+      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        remember(dir);
         continue;
       }
       if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
         throw MediaPaths.unsafe(relative, root.relativize(dir) + " exists and is not a directory");
       }
       creator.create(dir);
-      knownDirectories.add(dir);
-      createdDirectories.add(dir);
+      remember(dir);
     }
     return resolved;
   }
 
-  /** Creates the directory {@code relative} (and its parents) if missing; true if it was created. */
-  synchronized boolean directory(String relative, DirectoryCreator creator) throws IOException {
+  private void remember(Path dir) {
+    if (knownDirectories.size() >= CACHE_LIMIT) {
+      knownDirectories.clear();
+    }
+    knownDirectories.add(dir);
+  }
+
+  /**
+   * Creates the directory {@code relative} (and its parents) if missing; true if it was created.
+   * {@code absent} says the caller knows it cannot exist (its parent was created in this run),
+   * which saves a lookup that would fail.
+   */
+  synchronized boolean directory(String relative, boolean absent, DirectoryCreator creator) throws IOException {
     Path dir = withParents(relative, creator);
-    if (knownDirectories.contains(dir) || Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-      knownDirectories.add(dir);
-      return false;
+    if (!absent) {
+      if (knownDirectories.contains(dir)) {
+        return false;
+      }
+      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        remember(dir);
+        return false;
+      }
     }
     creator.create(dir);
-    knownDirectories.add(dir);
-    createdDirectories.add(dir);
+    remember(dir);
     return true;
-  }
-
-  /** True if {@code relative}'s parent was created in this run, so nothing can exist under it yet. */
-  synchronized boolean inNewDirectory(String relative) throws IOException {
-    return inNewDirectory(lexical(relative));
-  }
-
-  /** Like {@link #inNewDirectory(String)}, for a path {@link #lexical} already resolved. */
-  synchronized boolean inNewDirectory(Path resolved) {
-    return createdDirectories.contains(resolved.getParent());
-  }
-
-  /** True if this guard created {@code dir} in this run. */
-  synchronized boolean created(Path dir) {
-    return createdDirectories.contains(dir);
   }
 
   /** Where {@code relative} is, checked lexically only: for looking, not for writing. */

@@ -12,5 +12,8 @@ final class TarFormat {
   /** On a file entry: the entry's data starts at this byte of the file (resume). */
   static final String OFFSET = "FERRY.offset";
 
+  /** The tar record size; the writer uses it as its block size too. */
+  static final int RECORD = 512;
+
   private TarFormat() {}
 }

@@ -29,7 +29,14 @@ final class LocalMediaSource implements MediaSource {
     Thread writer = new Thread(() -> {
       try (MediaTarWriter tar = new MediaTarWriter(root, out)) {
         FileRequest r;
-        while ((r = requests.next()) != null) {
+        while (true) {
+          if ((r = requests.poll()) == null) {
+            tar.flush(); // as the agent does when it has nothing to serve next
+            out.flush();
+            if ((r = requests.next()) == null) {
+              break;
+            }
+          }
           if (!Files.exists(root.resolve(r.path()), LinkOption.NOFOLLOW_LINKS) || !tar.write(r)) {
             onMissing.accept(r.path());
           }

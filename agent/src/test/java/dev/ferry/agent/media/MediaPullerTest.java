@@ -54,6 +54,61 @@ class MediaPullerTest {
   }
 
   @Test
+  void aScanThatWaitsForTheTransferStillFinishesEveryDirectory() throws IOException {
+    Path source = dir.resolve("src");
+    Path target = dir.resolve("dst");
+    List<String> files = MediaTrees.make(source, 80, 11);
+    Files.createDirectories(target);
+    Files.writeString(Files.createDirectories(target.resolve("gone/deeper")).resolve("old.txt"), "only here");
+    // At most two requests in flight: the scan waits for nearly every file, and directories are
+    // finished while others are still being filled.
+    PullSummary summary = new MediaPuller(target, policy(OptionalInt.of(0640), OptionalInt.of(0750)), root -> {}, Clock.systemUTC(), 2)
+        .pull(new LocalMediaSource(source), new PullOptions(false, false, true), p -> {});
+    assertEquals(files.size() + 1, summary.filesSent());
+    assertEquals(3, summary.filesDeleted(), "gone, gone/deeper, gone/deeper/old.txt");
+    MediaTrees.assertSameContent(source, target, false);
+    try (Stream<Path> all = Files.walk(target)) {
+      for (Path p : all.filter(Files::isDirectory).filter(p -> !p.equals(target)).toList()) {
+        assertEquals("rwxr-x---", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), p.toString());
+      }
+    }
+  }
+
+  @Test
+  void refusesAManifestOutOfWalkOrderBeforeWritingWhatFollows() throws IOException {
+    Path source = dir.resolve("src");
+    Path target = dir.resolve("dst");
+    MediaTrees.make(source, 6, 12);
+    Files.createDirectories(target);
+    Files.writeString(target.resolve("kept.txt"), "only here");
+    List<MediaEntry> entries = new ArrayList<>();
+    ManifestBuilder.walk(source, entries::add);
+    MediaEntry last = entries.get(entries.size() - 1);
+    MediaSource shuffled = new MediaSource() {
+      private final LocalMediaSource real = new LocalMediaSource(source);
+
+      @Override
+      public void manifest(ManifestBuilder.Sink sink) throws IOException {
+        sink.accept(last); // the last entry first: out of order
+        for (MediaEntry e : entries) {
+          sink.accept(e);
+        }
+      }
+
+      @Override
+      public java.io.InputStream read(RequestFeed requests, java.util.function.Consumer<String> onMissing) throws IOException {
+        return real.read(requests, onMissing);
+      }
+    };
+    MediaException e = org.junit.jupiter.api.Assertions.assertThrows(MediaException.class,
+        () -> new MediaPuller(target, policy(OptionalInt.empty(), OptionalInt.empty()), root -> {}, Clock.systemUTC())
+            .pull(shuffled, new PullOptions(false, false, true), p -> {}));
+    assertEquals(MediaException.Reason.INVALID_ARGUMENT, e.reason());
+    assertTrue(e.getMessage().contains("out of order"), e.getMessage());
+    assertTrue(Files.exists(target.resolve("kept.txt")), "--delete acts only on a manifest in order");
+  }
+
+  @Test
   void aReSyncStillFixesDirectoriesThatChangedOnEitherSide() throws IOException {
     Path source = dir.resolve("src");
     Path target = dir.resolve("dst");
