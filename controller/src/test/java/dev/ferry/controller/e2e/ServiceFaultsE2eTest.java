@@ -9,6 +9,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.ferry.agent.testing.SystemdContainer;
 import dev.ferry.controller.migration.StepName;
+import dev.ferry.controller.testing.FaultTables;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -575,13 +576,6 @@ class ServiceFaultsE2eTest {
         trials.size(), trials.stream().filter(t -> t.resumedToSuccess).count(), trials.stream().filter(t -> t.dataLost).count(),
         missed.size()));
     missed.forEach(m -> table.append("missed: ").append(m).append('\n'));
-    System.out.println(table);
-    try {
-      Path report = Path.of(System.getProperty("user.dir"), "target", "service-faults-table.txt");
-      Files.createDirectories(report.getParent());
-      Files.writeString(report, table);
-    } catch (IOException e) {
-      System.out.println("could not write the table: " + e.getMessage());
-    }
+    FaultTables.publish(table, "service-faults-table.txt");
   }
 }

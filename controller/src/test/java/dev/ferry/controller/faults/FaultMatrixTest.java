@@ -13,6 +13,7 @@ import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.controller.migration.StepName;
 import dev.ferry.controller.testing.ChildAgent;
+import dev.ferry.controller.testing.FaultTables;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -493,14 +494,7 @@ class FaultMatrixTest {
     }
     table.append(String.format(Locale.ROOT, "trials run: %d, resumed to success: %d, data lost: %d%n",
         trials.size(), resumed, lost));
-    System.out.println(table);
-    try {
-      Path report = Path.of(System.getProperty("user.dir"), "target", "faults-table.txt");
-      Files.createDirectories(report.getParent());
-      Files.writeString(report, table);
-    } catch (IOException e) {
-      System.out.println("could not write the table: " + e.getMessage());
-    }
+    FaultTables.publish(table, "faults-table.txt");
   }
 
   /**
