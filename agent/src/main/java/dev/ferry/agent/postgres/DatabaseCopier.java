@@ -127,7 +127,7 @@ public final class DatabaseCopier {
       transfer =
           options.parallel()
               ? spoolAndRestore(dump, staging, options.jobs(), sourceFacts.tableCount(), Path.of(targetFacts.dataDirectory()), progress)
-              : streamIntoRestore(dump, staging, sourceFacts.tableCount(), progress);
+              : streamIntoRestore(dump, staging, sourceFacts.tableCount(), Path.of(targetFacts.dataDirectory()), progress);
       // Counted by the source after its dump: equal counts also mean nothing wrote to it since
       // pg_dump's snapshot.
       DatabaseCounts after = dump.countsAfter();
@@ -183,7 +183,8 @@ public final class DatabaseCopier {
   /** What moving the archive took. */
   record Transfer(long bytes, int tables, long streamMillis, long restoreMillis) {}
 
-  private Transfer streamIntoRestore(DumpSource.Dump dump, String staging, int tablesTotal, Consumer<CopyProgress> progress)
+  private Transfer streamIntoRestore(
+      DumpSource.Dump dump, String staging, int tablesTotal, Path dataDirectory, Consumer<CopyProgress> progress)
       throws CopyAbortedException, CommandFailedException {
     RestoreProcess restore = RestoreProcess.start(runner, pg.restoreArgv(staging, pg.database().role(), 1, Optional.empty()));
     long start = clock.millis();
@@ -208,7 +209,7 @@ public final class DatabaseCopier {
         } catch (IOException e) {
           // pg_restore stopped reading: it failed; its exit says why.
           restore.awaitExit();
-          throw aborted(staging, restore.failure(), null);
+          throw restoreFailed(staging, restore, dataDirectory);
         }
         bytes += n;
         long now = clock.millis();
@@ -225,7 +226,7 @@ public final class DatabaseCopier {
       }
       progress.accept(new CopyProgress(Phase.RESTORING, bytes, restore.tablesRestored(), tablesTotal, ""));
       if (restore.awaitExit() != 0) {
-        throw aborted(staging, restore.failure(), null);
+        throw restoreFailed(staging, restore, dataDirectory);
       }
       return new Transfer(bytes, restore.tablesRestored(), streamed - start, clock.millis() - streamed);
     }
@@ -278,7 +279,7 @@ public final class DatabaseCopier {
           progress.accept(new CopyProgress(Phase.RESTORING, bytes, restore.tablesRestored(), tablesTotal, ""));
         }
         if (restore.awaitExit() != 0) {
-          throw aborted(staging, restore.failure(), null);
+          throw restoreFailed(staging, restore, dataDirectory);
         }
         return new Transfer(bytes, restore.tablesRestored(), streamed - start, clock.millis() - streamed);
       }
@@ -394,6 +395,16 @@ public final class DatabaseCopier {
       b.append('"');
     }
     return b.append(']').toString();
+  }
+
+  /** pg_restore's failure; a full disk is named as such, since it is the operator's to fix. */
+  private static CopyAbortedException restoreFailed(String staging, RestoreProcess restore, Path dataDirectory) {
+    String failure = restore.failure();
+    if (failure.contains("No space left on device") || failure.contains("Disk quota exceeded")) {
+      failure = "the target's database disk is full (data directory " + dataDirectory
+          + "); free space there and run the copy again. " + failure;
+    }
+    return aborted(staging, failure, null);
   }
 
   private static CopyAbortedException aborted(String staging, String why, Throwable cause) {

@@ -171,6 +171,13 @@ public final class SecretsTarget {
       try (var channel = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE)) {
         channel.write(java.nio.ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
         channel.force(true);
+      } catch (IOException e) {
+        if (e.getMessage() != null && (e.getMessage().contains("No space left") || e.getMessage().contains("Disk quota"))) {
+          // Names the file, never the value; the old file (if any) is still in place.
+          throw new IOException("the target disk is full (" + file.getParent() + ") while writing " + file.getFileName()
+              + "; nothing was replaced; free space there and run again (" + e.getMessage() + ")", e);
+        }
+        throw e;
       }
       chown(temp);
       try {

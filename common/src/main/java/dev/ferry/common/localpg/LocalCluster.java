@@ -56,11 +56,25 @@ public final class LocalCluster implements AutoCloseable {
         "--auth-local=peer", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8"));
     Files.createDirectories(pg.socketDir());
     run(List.of("chown", "postgres:postgres", pg.socketDir().toString()));
-    run(asPostgres(bindir.resolve("pg_ctl").toString(), "-D", pg.dataDir().toString(), "-l",
-        base.resolve("server.log").toString(), "-w", "-t", "60", "-o",
-        "-k " + pg.socketDir() + " -p " + PORT + " -c listen_addresses='' -c fsync=off", "start"));
+    pg.startServer();
     Runtime.getRuntime().addShutdownHook(new Thread(pg::stopQuietly));
     return pg;
+  }
+
+  /** Starts the server of this cluster, made earlier, again (after {@link #stop()} or a crash). */
+  public void startServer() throws IOException, InterruptedException {
+    run(asPostgres(bindir.resolve("pg_ctl").toString(), "-D", dataDir().toString(), "-l",
+        base.resolve("server.log").toString(), "-w", "-t", "60", "-o",
+        "-k " + socketDir() + " -p " + PORT + " -c listen_addresses='' -c fsync=off", "start"));
+  }
+
+  /** True if the server answers. */
+  public boolean running() throws InterruptedException {
+    try {
+      return psql("postgres", "SELECT 1").equals("1");
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   public Path base() {

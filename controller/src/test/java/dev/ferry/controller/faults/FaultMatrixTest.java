@@ -47,8 +47,10 @@ import org.junit.jupiter.api.Timeout;
  * per side, a media tree). For each data step (media pre-sync, database copy, media delta) and each
  * victim (source agent, target agent, controller), a trial SIGKILLs the victim at a random moment
  * while the step runs (the seed is printed), restarts it, and runs {@code migrate --resume} until it
- * completes (at most {@value #MAX_RESUMES} times). A further trial fills the target's media disk
- * (a tmpfs) during the pre-sync, expects a clear failure, makes space and resumes.
+ * completes (at most {@value #MAX_RESUMES} times). Four further trials fill a target disk in
+ * each step that writes to one (a tmpfs under the media root during the pre-sync and before the
+ * final delta, under the secrets directory, under the PostgreSQL data directory during the
+ * restore), expect a clear failure, make space and resume.
  *
  * <p>After every trial: the source is unchanged (file checksums, owners and modes; row counts and
  * sequences), the target is complete and verified independently of ferry (rows, sequences, media
@@ -204,9 +206,138 @@ class FaultMatrixTest {
   @Test
   @Order(3)
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
-  void aFullTargetDiskFailsClearlyKeepsEverythingAndResumesOnceThereIsSpace() throws Exception {
-    prepare();
-    Snapshot before = snapshot();
+  void aFullMediaDiskDuringThePreSyncFailsClearlyKeepsEverythingAndResumes() throws Exception {
+    Path media = hosts.targetMedia();
+    long mediaBytes = hosts.mediaSize()[1];
+    withMediaTmpfs(ballast -> fullDiskTrial(StepName.PRESYNC_MEDIA, StepName.PRESYNC_MEDIA, media, () -> {
+      // Leaves room for about a third of the media.
+      long free = Files.getFileStore(media).getUsableSpace();
+      run("fallocate", "-l", Long.toString(Math.max(0, free - mediaBytes / 3)), ballast.toString());
+    }, ballast, () -> {
+      // Nothing was stopped or swapped: the target's own database is still in place, untouched.
+      assertTargetDatabaseUntouched();
+    }));
+  }
+
+  @Test
+  @Order(4)
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aFullMediaDiskDuringTheFinalDeltaFailsClearlyKeepsEverythingAndResumes() throws Exception {
+    Path media = hosts.targetMedia();
+    // The pre-sync has landed by the time the database step runs; the disk then fills up, so the
+    // delta (the uploads made during the database step) has no room.
+    withMediaTmpfs(ballast -> fullDiskTrial(StepName.FINAL_MEDIA, StepName.COPY_DATABASE, media, () -> {
+      long free = Files.getFileStore(media).getUsableSpace();
+      run("fallocate", "-l", Long.toString(Math.max(0, free - 16_384)), ballast.toString());
+    }, ballast, () -> {
+      // The database step had finished: its copy is in, with the old one set aside.
+      assertOldDatabaseKept();
+    }));
+  }
+
+  @Test
+  @Order(5)
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aFullSecretsDiskFailsClearlyWritesNoPartialSecretAndResumes() throws Exception {
+    Path secrets = hosts.targetSecrets();
+    String uid = output("id", "-u", "mastodon");
+    String gid = output("id", "-g", "mastodon");
+    run("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700,uid=" + uid + ",gid=" + gid, "faults-secrets", secrets.toString());
+    Path ballast = secrets.resolve(".faults-ballast");
+    try {
+      fullDiskTrial(StepName.WRITE_SECRETS, StepName.PRESYNC_MEDIA, secrets, () -> {
+        long free = Files.getFileStore(secrets).getUsableSpace();
+        run("fallocate", "-l", Long.toString(free), ballast.toString());
+      }, ballast, () -> {
+        // No secret file under a real name: a half-written key would start Mastodon with it.
+        try (Stream<Path> files = Files.list(secrets)) {
+          List<String> visible = files.map(f -> f.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
+          assertEquals(List.of(), visible, "secret files on a full disk");
+        }
+        assertTargetDatabaseUntouched();
+      });
+    } finally {
+      Files.deleteIfExists(ballast);
+      run("umount", secrets.toString());
+    }
+  }
+
+  /**
+   * The target's PostgreSQL data directory fills up while pg_restore writes the staging
+   * database. The restore fails, the real database is untouched, and the resume (once there is
+   * space) removes the staging database and copies again. The cluster runs on a tmpfs for this
+   * trial; its files are put back afterwards.
+   */
+  @Test
+  @Order(6)
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aFullDatabaseDiskDuringTheRestoreFailsClearlyKeepsEverythingAndResumes() throws Exception {
+    var pg = hosts.targetPg();
+    Path data = pg.dataDir();
+    Path aside = data.resolveSibling("data.on-disk");
+    pg.stop();
+    run("mv", data.toString(), aside.toString());
+    Files.createDirectory(data);
+    long used = Long.parseLong(output("du", "-sb", aside.toString()).split("\\s+")[0]);
+    // Room for what is there, the preflight's estimate for the copy and WAL; all of it is taken
+    // once pg_restore runs.
+    long size = used + (1L << 30);
+    String uid = output("id", "-u", "postgres");
+    String gid = output("id", "-g", "postgres");
+    run("mount", "-t", "tmpfs", "-o", "size=" + size + ",mode=0700,uid=" + uid + ",gid=" + gid, "faults-pgdata", data.toString());
+    Path ballast = data.resolve("faults-ballast");
+    try {
+      assertEquals("", output("cp", "-a", aside + "/.", data.toString()));
+      pg.startServer();
+      fullDiskTrial(StepName.COPY_DATABASE, StepName.COPY_DATABASE, data, () -> {
+        // Freeze pg_restore as it starts, take every free byte, then let it run into the wall.
+        String restorePid = "";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (restorePid.isEmpty() && System.nanoTime() < deadline) {
+          restorePid = quietOutput("pgrep", "-n", "-x", "pg_restore");
+          if (restorePid.isEmpty()) {
+            Thread.sleep(2);
+          }
+        }
+        assertFalse(restorePid.isEmpty(), "pg_restore never started on the target");
+        // runuser, its parent, stops itself when its child stops (job control), so both go on.
+        String runuserPid = quietOutput("ps", "-o", "ppid=", "-p", restorePid);
+        run("kill", "-STOP", restorePid);
+        try {
+          long free = Files.getFileStore(data).getUsableSpace();
+          run("fallocate", "-l", Long.toString(free), ballast.toString());
+        } finally {
+          run("kill", "-CONT", restorePid);
+          if (!runuserPid.isEmpty()) {
+            run("kill", "-CONT", runuserPid);
+          }
+        }
+      }, ballast, () -> {
+        // A full disk can take the server down with it (a WAL write that fails is a PANIC); the
+        // operator's part is to make space and start it again, which the harness does below.
+        if (pg.running()) {
+          assertTargetDatabaseUntouched();
+          assertEquals("mastodon_ferry_staging", pg.psql("postgres",
+              "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE '%ferry_staging'"),
+              "the partial copy should stay in the clearly named staging database");
+        }
+      });
+    } finally {
+      Files.deleteIfExists(ballast);
+      try {
+        pg.stop();
+      } catch (IOException e) {
+        System.out.println("stopping the target cluster on its tmpfs: " + e.getMessage());
+      }
+      run("umount", data.toString());
+      run("rm", "-rf", "--one-file-system", data.toString());
+      run("mv", aside.toString(), data.toString());
+      pg.startServer();
+    }
+  }
+
+  /** Mounts a tmpfs on the target's media root for one trial; the body gets the ballast's path. */
+  private void withMediaTmpfs(ThrowingConsumer<Path> body) throws Exception {
     Path media = hosts.targetMedia();
     long mediaBytes = hosts.mediaSize()[1];
     // Large enough for the preflight's disk check (media + 10%, at least 256 MiB of margin), so
@@ -216,41 +347,67 @@ class FaultMatrixTest {
     mountTmpfs(media, size, owner);
     Path ballast = media.resolve(".faults-ballast");
     try {
-      Watcher watcher = new Watcher(null);
-      watcher.onRunning(StepName.PRESYNC_MEDIA, () -> {
-        // Leaves room for about a third of the media.
-        long free = Files.getFileStore(media).getUsableSpace();
-        run("fallocate", "-l", Long.toString(Math.max(0, free - mediaBytes / 3)), ballast.toString());
-      });
-      watcher.start();
-      Run first = controller(false);
-      watcher.stop();
-      assertNotEquals(0, first.exitCode(), "the migration should fail on a full disk:\n" + first.err());
-      assertTrue(first.err().contains("disk is full") && first.err().contains(media.toString()),
-          "the failure must say the disk is full, and which: " + first.err());
-      assertEquals("FAILED", watcher.state(StepName.PRESYNC_MEDIA));
-      assertNoPartialUnderARealName(media);
-      assertSourceUnchanged(before, Map.of());
-      // Nothing was stopped or swapped: the target's own database is still in place, untouched.
-      assertEquals("t", hosts.targetPg().psql(DemoHosts.TARGET_DB,
-          "SELECT to_regclass('public.schema_migrations') IS NOT NULL"));
-      assertEquals("", hosts.targetPg().psql("postgres",
-          "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'mastodon_before_ferry_%'"));
-
-      // Space is made; the same migration resumes.
-      Files.delete(ballast);
-      Run resumed = controller(true);
-      assertEquals(0, resumed.exitCode(), resumed.err());
-      DemoCheck.Result check = hosts.verify();
-      assertTrue(check.passed(), check.summary());
-      assertSourceUnchanged(before, Map.of());
-      assertOldDatabaseKept();
-      trials.add(new Trial("target disk full", StepName.PRESYNC_MEDIA, 0, "RUNNING", 2, true, false,
-          "failed with: " + first.err().lines().filter(l -> l.contains("disk is full")).findFirst().orElse("")));
+      body.accept(ballast);
     } finally {
       Files.deleteIfExists(ballast);
       run("umount", media.toString());
     }
+  }
+
+  /**
+   * One full-disk trial: {@code fill} runs when {@code fillWhen} starts, {@code failing} must then
+   * fail saying the disk is full and which, with the source unchanged and no partial file under
+   * a real name; once the ballast is gone, {@code --resume} must complete and verify.
+   */
+  private void fullDiskTrial(StepName failing, StepName fillWhen, Path filesystem, ThrowingRunnable fill, Path ballast,
+      ThrowingRunnable checkAfterFailure) throws Exception {
+    prepare();
+    Snapshot before = snapshot();
+    Map<String, String> added = new java.util.concurrent.ConcurrentSkipListMap<>();
+    Watcher watcher = new Watcher(null);
+    watcher.onRunning(StepName.COPY_DATABASE, () -> {
+      // First the disk (a fill aimed at the restore must not miss it), then uploads that arrive
+      // while the database is copied, for the final delta to carry.
+      if (fillWhen == StepName.COPY_DATABASE) {
+        fill.run();
+      }
+      added.putAll(addSourceFiles());
+    });
+    if (fillWhen != StepName.COPY_DATABASE) {
+      watcher.onRunning(fillWhen, fill);
+    }
+    watcher.start();
+    Run first = controller(false);
+    watcher.stop();
+    assertNotEquals(0, first.exitCode(), "the migration should fail on a full disk:\n" + first.err());
+    assertTrue(first.err().contains("disk is full") && first.err().contains(filesystem.toString()),
+        "the failure must say the disk is full, and which: " + first.err());
+    assertEquals("FAILED", watcher.state(failing), first.err());
+    assertNoPartialUnderARealName(hosts.targetMedia());
+    assertSourceUnchanged(before, added);
+    checkAfterFailure.run();
+
+    // Space is made (and a server the full disk took down is started again); the migration resumes.
+    Files.delete(ballast);
+    if (!hosts.targetPg().running()) {
+      hosts.targetPg().startServer();
+    }
+    Run resumed = controller(true);
+    assertEquals(0, resumed.exitCode(), resumed.err());
+    DemoCheck.Result check = hosts.verify();
+    assertTrue(check.passed(), check.summary());
+    assertSourceUnchanged(before, added);
+    assertNoPartialUnderARealName(hosts.targetMedia());
+    assertOldDatabaseKept();
+    trials.add(new Trial("target disk full", failing, 0, "RUNNING", 2, true, false,
+        "failed with: " + first.err().lines().filter(l -> l.contains("disk is full")).findFirst().orElse("")));
+  }
+
+  private void assertTargetDatabaseUntouched() throws Exception {
+    assertEquals("t", hosts.targetPg().psql(DemoHosts.TARGET_DB,
+        "SELECT to_regclass('public.schema_migrations') IS NOT NULL"));
+    assertEquals("", hosts.targetPg().psql("postgres",
+        "SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'mastodon_before_ferry_%'"));
   }
 
   /** Runs one trial and records it; assertion failures are recorded as data loss. */
@@ -468,6 +625,13 @@ class FaultMatrixTest {
     return out;
   }
 
+  /** A command's output, or "" if it failed (pgrep finding nothing). */
+  private static String quietOutput(String... argv) throws Exception {
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes()).strip();
+    return p.waitFor() == 0 ? out : "";
+  }
+
   private static void run(String... argv) throws Exception {
     Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
     p.getInputStream().readAllBytes();
@@ -592,5 +756,10 @@ class FaultMatrixTest {
   @FunctionalInterface
   interface ThrowingRunnable {
     void run() throws Exception;
+  }
+
+  @FunctionalInterface
+  interface ThrowingConsumer<T> {
+    void accept(T value) throws Exception;
   }
 }
