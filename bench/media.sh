@@ -146,13 +146,22 @@ run_ferry() {
 }
 json() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
 
+# CPU seconds (user + system) a process has used so far: where a copy's time goes on 2 cores.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+cpu_used() { python3 -c "print(f'{$2 - $1:.1f}')"; }
+
 echo "== ferry media sync (first copy)"
 drop_caches
+CPU0_SRC=$(cpu "${AGENT_PID[src]}"); CPU0_DST=$(cpu "${AGENT_PID[dst]}")
 FERRY_FIRST=$(run_ferry first)
+CPU1_SRC=$(cpu "${AGENT_PID[src]}"); CPU1_DST=$(cpu "${AGENT_PID[dst]}")
 echo "   $FERRY_FIRST s wall (agent: $(json "$WORK/ferry-first.json" elapsed_millis) ms), sent $(json "$WORK/ferry-first.json" files_sent) files"
+echo "   agents' CPU: source $(cpu_used "$CPU0_SRC" "$CPU1_SRC") s, target $(cpu_used "$CPU0_DST" "$CPU1_DST") s"
 echo "== ferry media sync (no-op)"
 FERRY_NOOP=$(run_ferry noop)
+CPU2_SRC=$(cpu "${AGENT_PID[src]}"); CPU2_DST=$(cpu "${AGENT_PID[dst]}")
 echo "   $FERRY_NOOP s wall (agent: $(json "$WORK/ferry-noop.json" elapsed_millis) ms), sent $(json "$WORK/ferry-noop.json" files_sent) files, $(json "$WORK/ferry-noop.json" bytes_sent) bytes"
+echo "   agents' CPU: source $(cpu_used "$CPU1_SRC" "$CPU2_SRC") s, target $(cpu_used "$CPU1_DST" "$CPU2_DST") s"
 diff -r --no-dereference -q "$SRC" "$WORK/ferry-dst/mastodon/public-system" > /dev/null && echo "   copy verified: identical content (diff -r)"
 
 echo "== rsync -a to an rsync daemon on loopback"
