@@ -7,6 +7,7 @@ import dev.ferry.agent.media.ManifestBuilder;
 import dev.ferry.agent.media.MediaPuller;
 import dev.ferry.agent.media.MediaTarWriter;
 import dev.ferry.agent.media.PullSummary;
+import dev.ferry.agent.media.ReadAhead;
 import dev.ferry.agent.media.TargetPolicy;
 import dev.ferry.proto.v1.GetManifestRequest;
 import dev.ferry.proto.v1.GetManifestResponse;
@@ -23,6 +24,8 @@ import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.time.Clock;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -127,7 +130,8 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
 
   private void serveFiles(ServerCallStreamObserver<ReadFilesResponse> call, ReadyGate gate, PendingRequests pending) {
     ChunkOutputStream out = new ChunkOutputStream(call, gate);
-    try (MediaTarWriter tar = new MediaTarWriter(layout.mediaRoot(), out)) {
+    try (MediaTarWriter tar = new MediaTarWriter(layout.mediaRoot(), out);
+        ReadAhead readAhead = new ReadAhead(layout.mediaRoot())) {
       FileRequest next;
       while (true) {
         if (pending.idleFor(IDLE_FLUSH_MILLIS)) {
@@ -139,6 +143,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
         if ((next = pending.take(gate)) == null) {
           break;
         }
+        readAhead.advance(pending.taken(), pending.upcoming(ReadAhead.FILES_AHEAD));
         if (!tar.write(next)) {
           // Order relative to the tar bytes does not matter: the target only needs every
           // missing report before the tar's end records, which finish() writes last.
@@ -232,6 +237,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     private boolean ended;
     private boolean aborted;
     private boolean requestOutstanding = true;
+    private long taken;
 
     PendingRequests(ServerCallStreamObserver<?> call) {
       this.call = call;
@@ -300,7 +306,25 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
         }
       }
       FileRequest next = queue.poll();
+      taken++;
       askForMore();
+      return next;
+    }
+
+    /** How many requests {@link #take} has returned. */
+    synchronized long taken() {
+      return taken;
+    }
+
+    /** The next {@code n} requests (or fewer) waiting to be taken, in order. */
+    synchronized List<FileRequest> upcoming(int n) {
+      List<FileRequest> next = new ArrayList<>(Math.min(n, queue.size()));
+      for (FileRequest request : queue) {
+        if (next.size() == n) {
+          break;
+        }
+        next.add(request);
+      }
       return next;
     }
   }

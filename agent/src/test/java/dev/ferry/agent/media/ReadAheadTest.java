@@ -1,0 +1,82 @@
+package dev.ferry.agent.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The source's read-ahead reads only regular files inside the root, and only a bounded window. */
+class ReadAheadTest {
+  @TempDir Path dir;
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void readsOnlyRegularFilesInsideTheRootAndNeverWaitsOnAFifo() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("system"));
+    Path outside = Files.writeString(dir.resolve("outside.jpg"), "not media");
+    Files.writeString(root.resolve("a.jpg"), "a");
+    Files.writeString(root.resolve("b.jpg"), "b");
+    Files.createSymbolicLink(root.resolve("link.jpg"), outside);
+    Files.createDirectories(root.resolve("sub"));
+    Files.createSymbolicLink(root.resolve("escape"), dir);
+    List<FileRequest> requests = new ArrayList<>(List.of(new FileRequest("a.jpg", 0)));
+    // As many fifos as there are threads: one that blocked a thread each would leave none for b.
+    for (int i = 0; i < ReadAhead.THREADS; i++) {
+      Path fifo = root.resolve("fifo" + i);
+      assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+      requests.add(new FileRequest(fifo.getFileName().toString(), 0));
+    }
+    requests.addAll(List.of(new FileRequest("link.jpg", 0), new FileRequest("../outside.jpg", 0),
+        new FileRequest("escape/outside.jpg", 0), new FileRequest("/etc/passwd", 0), new FileRequest("b.jpg", 0)));
+    Set<Path> read = ConcurrentHashMap.newKeySet();
+    try (ReadAhead readAhead = new ReadAhead(root, read::add)) {
+      readAhead.advance(0, requests);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (read.size() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      Thread.sleep(100);
+    }
+    assertEquals(Set.of(root.toRealPath().resolve("a.jpg"), root.toRealPath().resolve("b.jpg")), read);
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void staysWithinItsWindowAheadOfTheWriter() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("system"));
+    List<FileRequest> requests = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      Files.writeString(root.resolve("f" + i), "x".repeat(i));
+      requests.add(new FileRequest("f" + i, 0));
+    }
+    Set<Path> read = ConcurrentHashMap.newKeySet();
+    try (ReadAhead readAhead = new ReadAhead(root, read::add)) {
+      readAhead.advance(0, requests);
+      waitFor(read, ReadAhead.FILES_AHEAD);
+      Thread.sleep(100);
+      assertEquals(ReadAhead.FILES_AHEAD, read.size(), "read beyond the window");
+      // The writer moves on by ten: ten more come within reach, and nothing is read twice.
+      readAhead.advance(10, requests.subList(10, requests.size()));
+      waitFor(read, ReadAhead.FILES_AHEAD + 10);
+      Thread.sleep(100);
+      assertEquals(ReadAhead.FILES_AHEAD + 10, read.size());
+      assertTrue(read.contains(root.toRealPath().resolve("f" + (ReadAhead.FILES_AHEAD + 9))));
+    }
+  }
+
+  private static void waitFor(Set<Path> read, int count) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (read.size() < count && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+  }
+}
