@@ -11,6 +11,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -23,8 +24,9 @@ import java.util.function.Consumer;
  * {@link RootGuard} of its own, never follows a symlink, and a failure here costs nothing but the
  * head start: the writer reports problems as before.
  *
- * <p>Bounded whatever the tree: at most {@link #FILES_AHEAD} files ahead of the writer, at most
- * {@link #BYTES_PER_FILE} of each (the kernel's own read-ahead carries a large file on from
+ * <p>Bounded whatever the tree and however many transfers run: one pool of {@link #THREADS}
+ * threads for the whole agent, at most {@link #FILES_AHEAD} files ahead of each writer, at most
+ * {@link #BYTES_PER_FILE} of each file (the kernel's own read-ahead carries a large file on from
  * there), one buffer per thread.
  */
 public final class ReadAhead implements AutoCloseable {
@@ -32,11 +34,20 @@ public final class ReadAhead implements AutoCloseable {
   public static final int FILES_AHEAD = 24;
   static final long BYTES_PER_FILE = 4L << 20;
   private static final int BUFFER = 128 * 1024;
-  private static final AtomicInteger POOLS = new AtomicInteger();
+  private static final ThreadLocal<ByteBuffer> BUFFERS = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BUFFER));
+  private static final ExecutorService THREAD_POOL = Executors.newFixedThreadPool(THREADS, new ThreadFactory() {
+    private final AtomicInteger count = new AtomicInteger();
+
+    @Override
+    public Thread newThread(Runnable r) {
+      Thread thread = new Thread(r, "ferry-read-ahead-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    }
+  });
 
   private final RootGuard guard;
-  private final ExecutorService threads;
-  private final ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BUFFER));
+  private volatile boolean closed;
   /** How many requests the writer has taken; a read for one it has reached is skipped. */
   private final AtomicLong writerAt = new AtomicLong();
   /** How many requests have been handed to the threads (by position, from the first). */
@@ -51,13 +62,6 @@ public final class ReadAhead implements AutoCloseable {
   ReadAhead(Path root, Consumer<Path> onRead) throws IOException {
     this.guard = new RootGuard(root);
     this.onRead = onRead;
-    int pool = POOLS.incrementAndGet();
-    AtomicInteger count = new AtomicInteger();
-    this.threads = Executors.newFixedThreadPool(THREADS, r -> {
-      Thread thread = new Thread(r, "ferry-read-ahead-" + pool + "-" + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    });
   }
 
   /**
@@ -66,18 +70,21 @@ public final class ReadAhead implements AutoCloseable {
    */
   public synchronized void advance(long taken, List<FileRequest> upcoming) {
     writerAt.set(taken);
+    if (closed) {
+      return;
+    }
     long first = Math.max(submitted, taken);
     for (int i = (int) (first - taken); i < upcoming.size() && i < FILES_AHEAD; i++) {
       long position = taken + i;
       FileRequest request = upcoming.get(i);
       submitted = position + 1;
-      threads.execute(() -> read(position, request));
+      THREAD_POOL.execute(() -> read(position, request));
     }
   }
 
   private void read(long position, FileRequest request) {
-    // Reached by the writer meanwhile: reading it too would only compete for the disk.
-    if (position < writerAt.get()) {
+    // Reached by the writer meanwhile (or the transfer ended): reading it would only compete for the disk.
+    if (closed || position < writerAt.get()) {
       return;
     }
     try {
@@ -87,10 +94,10 @@ public final class ReadAhead implements AutoCloseable {
         return;
       }
       try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-        ByteBuffer buffer = buffers.get();
+        ByteBuffer buffer = BUFFERS.get();
         long at = Math.max(0, request.offset());
         long end = at + BYTES_PER_FILE;
-        while (at < end && position >= writerAt.get() - 1) {
+        while (at < end && !closed && position >= writerAt.get() - 1) {
           buffer.clear();
           int n = channel.read(buffer, at);
           if (n < 0) {
@@ -105,8 +112,9 @@ public final class ReadAhead implements AutoCloseable {
     }
   }
 
+  /** Stops handing out reads for this transfer; reads under way stop at their next buffer. */
   @Override
   public void close() {
-    threads.shutdownNow();
+    closed = true;
   }
 }
