@@ -397,14 +397,35 @@ public final class DatabaseCopier {
     return b.append(']').toString();
   }
 
-  /** pg_restore's failure; a full disk is named as such, since it is the operator's to fix. */
-  private static CopyAbortedException restoreFailed(String staging, RestoreProcess restore, Path dataDirectory) {
-    String failure = restore.failure();
-    if (failure.contains("No space left on device") || failure.contains("Disk quota exceeded")) {
+  /**
+   * pg_restore's failure; a full disk is named as such, since it is the operator's to fix. The
+   * server does not always say so (a backend that cannot write its init file only says that),
+   * so the data directory's free space is looked at too.
+   */
+  static CopyAbortedException restoreFailed(String staging, String failure, Path dataDirectory) {
+    long free = freeBytes(dataDirectory);
+    boolean saysFull = failure.contains("No space left on device") || failure.contains("Disk quota exceeded");
+    if (saysFull || (free >= 0 && free < FULL_BELOW_BYTES)) {
       failure = "the target's database disk is full (data directory " + dataDirectory
-          + "); free space there and run the copy again. " + failure;
+          + (free >= 0 ? ", " + free + " bytes free" : "") + "); free space there and run the copy again. " + failure;
     }
     return aborted(staging, failure, null);
+  }
+
+  private static CopyAbortedException restoreFailed(String staging, RestoreProcess restore, Path dataDirectory) {
+    return restoreFailed(staging, restore.failure(), dataDirectory);
+  }
+
+  /** Less free than one WAL segment: PostgreSQL cannot go on writing. */
+  static final long FULL_BELOW_BYTES = 16L << 20;
+
+  /** Free bytes on the filesystem of {@code dir}, or -1 if it cannot be seen from here. */
+  private static long freeBytes(Path dir) {
+    try {
+      return dir.toString().isEmpty() ? -1 : Files.getFileStore(dir).getUsableSpace();
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   private static CopyAbortedException aborted(String staging, String why, Throwable cause) {

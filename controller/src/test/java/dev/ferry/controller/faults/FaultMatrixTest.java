@@ -210,9 +210,7 @@ class FaultMatrixTest {
     Path media = hosts.targetMedia();
     long mediaBytes = hosts.mediaSize()[1];
     withMediaTmpfs(ballast -> fullDiskTrial(StepName.PRESYNC_MEDIA, StepName.PRESYNC_MEDIA, media, () -> {
-      // Leaves room for about a third of the media.
-      long free = Files.getFileStore(media).getUsableSpace();
-      run("fallocate", "-l", Long.toString(Math.max(0, free - mediaBytes / 3)), ballast.toString());
+      fill(ballast, mediaBytes / 3); // room for about a third of the media
     }, ballast, () -> {
       // Nothing was stopped or swapped: the target's own database is still in place, untouched.
       assertTargetDatabaseUntouched();
@@ -227,8 +225,7 @@ class FaultMatrixTest {
     // The pre-sync has landed by the time the database step runs; the disk then fills up, so the
     // delta (the uploads made during the database step) has no room.
     withMediaTmpfs(ballast -> fullDiskTrial(StepName.FINAL_MEDIA, StepName.COPY_DATABASE, media, () -> {
-      long free = Files.getFileStore(media).getUsableSpace();
-      run("fallocate", "-l", Long.toString(Math.max(0, free - 16_384)), ballast.toString());
+      fill(ballast, 16_384);
     }, ballast, () -> {
       // The database step had finished: its copy is in, with the old one set aside.
       assertOldDatabaseKept();
@@ -246,8 +243,7 @@ class FaultMatrixTest {
     Path ballast = secrets.resolve(".faults-ballast");
     try {
       fullDiskTrial(StepName.WRITE_SECRETS, StepName.PRESYNC_MEDIA, secrets, () -> {
-        long free = Files.getFileStore(secrets).getUsableSpace();
-        run("fallocate", "-l", Long.toString(free), ballast.toString());
+        fill(ballast, 0);
       }, ballast, () -> {
         // No secret file under a real name: a half-written key would start Mastodon with it.
         try (Stream<Path> files = Files.list(secrets)) {
@@ -304,8 +300,7 @@ class FaultMatrixTest {
         String runuserPid = quietOutput("ps", "-o", "ppid=", "-p", restorePid);
         run("kill", "-STOP", restorePid);
         try {
-          long free = Files.getFileStore(data).getUsableSpace();
-          run("fallocate", "-l", Long.toString(free), ballast.toString());
+          fill(ballast, 0);
         } finally {
           run("kill", "-CONT", restorePid);
           if (!runuserPid.isEmpty()) {
@@ -334,6 +329,12 @@ class FaultMatrixTest {
       run("mv", aside.toString(), data.toString());
       pg.startServer();
     }
+  }
+
+  /** Takes all but {@code leave} bytes of the filesystem {@code ballast} is to be in. */
+  private static void fill(Path ballast, long leave) throws Exception {
+    long free = Files.getFileStore(ballast.getParent()).getUsableSpace();
+    run("fallocate", "-l", Long.toString(Math.max(0, free - leave)), ballast.toString());
   }
 
   /** Mounts a tmpfs on the target's media root for one trial; the body gets the ballast's path. */
