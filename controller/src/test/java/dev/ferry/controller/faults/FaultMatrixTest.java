@@ -325,8 +325,11 @@ class FaultMatrixTest {
         System.out.println("stopping the target cluster on its tmpfs: " + e.getMessage());
       }
       run("umount", data.toString());
-      run("rm", "-rf", "--one-file-system", data.toString());
-      run("mv", aside.toString(), data.toString());
+      if (Files.isDirectory(aside)) {
+        // The cluster's own files, as they were before the trial, take their place again.
+        run("rm", "-rf", "--one-file-system", data.toString());
+        run("mv", aside.toString(), data.toString());
+      }
       pg.startServer();
     }
   }
