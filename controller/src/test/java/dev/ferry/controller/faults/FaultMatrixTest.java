@@ -262,8 +262,8 @@ class FaultMatrixTest {
    * The target's PostgreSQL data directory fills up as pg_restore starts on the staging
    * database (depending on where pg_restore was when it was frozen, the server then fails its
    * connection or a write of the restore). The restore fails, the real database is untouched,
-   * and the resume (once there is space) removes the staging database and copies again. The cluster runs on a tmpfs for this
-   * trial; its files are put back afterwards.
+   * and the resume (once there is space) removes the staging database and copies again. The
+   * cluster runs on a tmpfs for this trial; its files are put back afterwards.
    */
   @Test
   @Order(6)
