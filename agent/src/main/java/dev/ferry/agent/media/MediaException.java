@@ -61,8 +61,7 @@ public class MediaException extends IOException implements Statuses.HasStatusCod
     if (e instanceof MediaException) {
       return e;
     }
-    String message = String.valueOf(e.getMessage());
-    if (message.contains("No space left") || message.contains("Disk quota exceeded")) {
+    if (dev.ferry.agent.disk.DiskFull.says(e.getMessage())) {
       return new MediaException(
           Reason.RESOURCE_EXHAUSTED,
           "the target disk is full" + filesystem(where) + " while writing " + what

@@ -1,5 +1,6 @@
 package dev.ferry.agent.postgres;
 
+import dev.ferry.agent.disk.DiskFull;
 import dev.ferry.agent.layout.DatabaseSettings;
 import dev.ferry.agent.postgres.CopyProgress.Phase;
 import dev.ferry.agent.process.CommandFailedException;
@@ -404,8 +405,7 @@ public final class DatabaseCopier {
    */
   static CopyAbortedException restoreFailed(String staging, String failure, Path dataDirectory) {
     long free = freeBytes(dataDirectory);
-    boolean saysFull = failure.contains("No space left on device") || failure.contains("Disk quota exceeded");
-    if (saysFull || (free >= 0 && free < FULL_BELOW_BYTES)) {
+    if (DiskFull.says(failure) || (free >= 0 && free < FULL_BELOW_BYTES)) {
       failure = "the target's database disk is full (data directory " + dataDirectory
           + (free >= 0 ? ", " + free + " bytes free" : "") + "); free space there and run the copy again. " + failure;
     }

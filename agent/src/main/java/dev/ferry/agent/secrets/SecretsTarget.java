@@ -1,5 +1,6 @@
 package dev.ferry.agent.secrets;
 
+import dev.ferry.agent.disk.DiskFull;
 import dev.ferry.agent.layout.Layout;
 import dev.ferry.agent.layout.LayoutKind;
 import dev.ferry.agent.settings.EnvFile;
@@ -172,7 +173,7 @@ public final class SecretsTarget {
         channel.write(java.nio.ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
         channel.force(true);
       } catch (IOException e) {
-        if (e.getMessage() != null && (e.getMessage().contains("No space left") || e.getMessage().contains("Disk quota"))) {
+        if (DiskFull.says(e.getMessage())) {
           // Names the file, never the value; the old file (if any) is still in place.
           throw new IOException("the target disk is full (" + file.getParent() + ") while writing " + file.getFileName()
               + "; nothing was replaced; free space there and run again (" + e.getMessage() + ")", e);
