@@ -123,12 +123,13 @@ public final class DatabaseCopier {
       throw e;
     }
     Transfer transfer;
+    Path dataDirectory = Path.of(targetFacts.dataDirectory());
     try (DumpSource.Dump dump = opened) {
       await(staged);
       transfer =
           options.parallel()
-              ? spoolAndRestore(dump, staging, options.jobs(), sourceFacts.tableCount(), Path.of(targetFacts.dataDirectory()), progress)
-              : streamIntoRestore(dump, staging, sourceFacts.tableCount(), Path.of(targetFacts.dataDirectory()), progress);
+              ? spoolAndRestore(dump, staging, options.jobs(), sourceFacts.tableCount(), dataDirectory, progress)
+              : streamIntoRestore(dump, staging, sourceFacts.tableCount(), dataDirectory, progress);
       // Counted by the source after its dump: equal counts also mean nothing wrote to it since
       // pg_dump's snapshot.
       DatabaseCounts after = dump.countsAfter();

@@ -260,10 +260,10 @@ class FaultMatrixTest {
 
   /**
    * The target's PostgreSQL data directory fills up as pg_restore starts on the staging
-   * database (depending on where pg_restore was when it was frozen, the server then fails its
-   * connection or a write of the restore). The restore fails, the real database is untouched,
-   * and the resume (once there is space) removes the staging database and copies again. The
-   * cluster runs on a tmpfs for this trial; its files are put back afterwards.
+   * database (a pg_restore that waits for the harness; the server then fails its connection, or
+   * the restore's first write). The restore fails, the real database is untouched, and the
+   * resume (once there is space) removes the staging database and copies again. The cluster
+   * runs on a tmpfs for this trial; its files are put back afterwards.
    */
   @Test
   @Order(6)
@@ -286,27 +286,22 @@ class FaultMatrixTest {
     try {
       assertEquals("", output("cp", "-a", aside + "/.", data.toString()));
       pg.startServer();
+      // The target agent runs a pg_restore that waits for the harness: polling for a real one
+      // could miss it, as a restore of this small database may start and end between two polls.
+      Path hold = holdingPgRestore(pg.bindir());
+      target.kill();
+      target.set(ConfigKey.PG_BINDIR, hold.resolve("bin").toString());
+      target.start();
       fullDiskTrial(StepName.COPY_DATABASE, StepName.COPY_DATABASE, data, () -> {
-        // Freeze pg_restore as it starts, take every free byte, then let it run into the wall.
-        String restorePid = "";
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (restorePid.isEmpty() && System.nanoTime() < deadline) {
-          restorePid = quietOutput("pgrep", "-n", "-x", "pg_restore");
-          if (restorePid.isEmpty()) {
-            Thread.sleep(2);
-          }
+        while (!Files.exists(hold.resolve("started")) && System.nanoTime() < deadline) {
+          Thread.sleep(2);
         }
-        assertFalse(restorePid.isEmpty(), "pg_restore never started on the target");
-        // runuser, its parent, stops itself when its child stops (job control), so both go on.
-        String runuserPid = quietOutput("ps", "-o", "ppid=", "-p", restorePid);
-        run("kill", "-STOP", restorePid);
         try {
+          assertTrue(Files.exists(hold.resolve("started")), "pg_restore never started on the target");
           fill(ballast, 0);
         } finally {
-          run("kill", "-CONT", restorePid);
-          if (!runuserPid.isEmpty()) {
-            run("kill", "-CONT", runuserPid);
-          }
+          Files.createFile(hold.resolve("go"));
         }
       }, ballast, () -> {
         // A full disk can take the server down with it (a WAL write that fails is a PANIC); the
@@ -325,6 +320,9 @@ class FaultMatrixTest {
       } catch (IOException e) {
         System.out.println("stopping the target cluster on its tmpfs: " + e.getMessage());
       }
+      target.kill();
+      target.set(ConfigKey.PG_BINDIR, pg.bindir().toString());
+      target.start();
       run("umount", data.toString());
       if (Files.isDirectory(aside)) {
         // The cluster's own files, as they were before the trial, take their place again.
@@ -333,6 +331,37 @@ class FaultMatrixTest {
       }
       pg.startServer();
     }
+  }
+
+  /**
+   * A PostgreSQL bin directory whose pg_restore waits, once started, until a file {@code go}
+   * appears beside it (at most a minute), and says so with a file {@code started}; every other
+   * tool is the real one. Returns the directory holding {@code bin}, {@code started} and {@code go}.
+   */
+  private Path holdingPgRestore(Path realBin) throws Exception {
+    Path hold = Files.createDirectories(dir.resolve("pg-restore-hold"));
+    Files.setPosixFilePermissions(hold, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path bin = Files.createDirectories(hold.resolve("bin"));
+    try (Stream<Path> tools = Files.list(realBin)) {
+      for (Path tool : (Iterable<Path>) tools::iterator) {
+        if (!tool.getFileName().toString().equals("pg_restore")) {
+          Files.createSymbolicLink(bin.resolve(tool.getFileName()), tool);
+        }
+      }
+    }
+    Path script = bin.resolve("pg_restore");
+    String real = realBin.resolve("pg_restore").toString();
+    Files.writeString(script, String.join("\n",
+        "#!/bin/sh",
+        "# FaultMatrixTest: holds a restore until the harness has filled the disk.",
+        "case \"$1\" in --version|-V) exec " + real + " \"$@\";; esac",
+        "touch " + hold.resolve("started"),
+        "i=0",
+        "while [ ! -e " + hold.resolve("go") + " ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i + 1)); done",
+        "exec " + real + " \"$@\"",
+        ""));
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return hold;
   }
 
   /** Takes all but {@code leave} bytes of the filesystem {@code ballast} is to be in. */
@@ -628,13 +657,6 @@ class FaultMatrixTest {
     String out = new String(p.getInputStream().readAllBytes()).strip();
     assertEquals(0, p.waitFor(), String.join(" ", argv) + ": " + out);
     return out;
-  }
-
-  /** A command's output, or "" if it failed (pgrep finding nothing). */
-  private static String quietOutput(String... argv) throws Exception {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes()).strip();
-    return p.waitFor() == 0 ? out : "";
   }
 
   private static void run(String... argv) throws Exception {
