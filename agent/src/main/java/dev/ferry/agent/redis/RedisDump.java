@@ -1,5 +1,6 @@
 package dev.ferry.agent.redis;
 
+import dev.ferry.agent.disk.DiskFull;
 import dev.ferry.agent.layout.Layout;
 import dev.ferry.agent.process.CommandFailedException;
 import dev.ferry.agent.process.ProcessRunner;
@@ -7,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -98,6 +100,7 @@ public final class RedisDump {
     requireStopped();
     Path target = file();
     Files.createDirectories(target.getParent());
+    removeStaleTemps(target.getParent());
     Path temp = Files.createTempFile(target.getParent(), ".dump.", ".ferry-tmp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     try {
       MessageDigest sha = sha256();
@@ -109,11 +112,11 @@ public final class RedisDump {
           sha.update(buffer, 0, n);
           ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
           while (chunk.hasRemaining()) {
-            out.write(chunk);
+            write(out, chunk, target);
           }
           bytes += n;
         }
-        out.force(true);
+        force(out, target);
       }
       String actual = HexFormat.of().formatHex(sha.digest());
       if (!actual.equals(expectedSha256.get())) {
@@ -135,6 +138,45 @@ public final class RedisDump {
       return new Received(target, bytes, backup, sourceVersion, targetVersion);
     } finally {
       Files.deleteIfExists(temp);
+    }
+  }
+
+  private static void write(FileChannel out, ByteBuffer chunk, Path target) throws IOException {
+    try {
+      out.write(chunk);
+    } catch (IOException e) {
+      throw diskFullOr(e, target);
+    }
+  }
+
+  private static void force(FileChannel out, Path target) throws IOException {
+    try {
+      out.force(true);
+    } catch (IOException e) {
+      throw diskFullOr(e, target);
+    }
+  }
+
+  private static IOException diskFullOr(IOException e, Path target) {
+    if (!DiskFull.says(e.getMessage())) {
+      return e;
+    }
+    return new IOException("the target disk is full (" + target.getParent() + ") while writing the Redis dump;"
+        + " the old dump was left in place; free space there and run again (" + e.getMessage() + ")", e);
+  }
+
+  /**
+   * Temp files of an earlier receive that died before its {@code finally} (a killed agent). Only
+   * ferry writes names of this shape, and Redis is stopped, so nobody else holds them.
+   */
+  private static void removeStaleTemps(Path dir) throws IOException {
+    try (DirectoryStream<Path> stale = Files.newDirectoryStream(dir, ".dump.*.ferry-tmp")) {
+      for (Path file : stale) {
+        if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+          Files.delete(file);
+          logger.info("removed " + file + ", left by an earlier receive that did not finish");
+        }
+      }
     }
   }
 

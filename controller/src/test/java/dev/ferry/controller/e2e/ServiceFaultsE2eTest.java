@@ -34,9 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The fault matrix on real systemd hosts (issue 8), for what {@code FaultMatrixTest} cannot reach
- * with agents on loopback: the SERVICE steps of {@code ferry migrate} (stop target, write secrets,
- * stop source, start target, feeds build, smoke test) and a cut link (veth down) in every step.
- * One {@link TwoHostLab} (two containers) serves every trial.
+ * with agents on loopback: the SERVICE steps of {@code ferry migrate --with-redis} (stop target,
+ * write secrets, stop source, the Redis dump, start target, feeds build, smoke test) and a cut
+ * link (veth down) in every step. One {@link TwoHostLab} (two containers) serves every trial.
  *
  * <p>A <em>pass</em> is one migration from a rolled-back state to complete. It carries one fault per
  * step from "stop target" to "smoke test", armed in step order: a watcher polls the controller's
@@ -50,18 +50,26 @@ import org.junit.jupiter.api.io.TempDir;
  * back its units and the next pass migrates again (the target's previous copy is set aside by the
  * database step, never dropped), as a user would after abandoning a cutover.
  *
- * <p>After every fault, once its run has ended: the source's media (SHA-256 per file), database
- * (rows, content hash, sequences) and {@code .env.production} are as before; every file under a
- * real name in the target's media root equals the source's; no set-aside database has gone. After
- * every pass: the migration is complete, the target's media, database and secrets equal the
- * source's, no {@code *.ferry-part} is left, the target's units are active, the source's stopped,
- * and the target's original database (from before the first pass) is still there.
+ * <p>The Redis step also gets a full target disk, in the first pass: the target's Redis directory
+ * is a tmpfs, shrunk before the run to less than the source's dump (but more than the target's
+ * own, which its Redis saves when the step stops it). That run must fail in the Redis step saying
+ * the disk is full and where, with the old dump in place and no temp file; the disk is then grown
+ * back, as a user would free space, and the step's rotation fault fires in the resume.
  *
- * <p>The fault for step i in pass p is {@code ORDER[(i + p) % 4]}; the default two passes put a
- * link cut in the database copy, the media delta and two service steps, kill the controller in
- * "start target", and kill each party in several service steps (16 trials). {@code
- * -Dferry.faults.lab.passes=4} runs every step with every fault (32 trials); more passes repeat the
- * rotation. {@code -Dferry.faults.lab.cutSeconds=N} sets how long a link stays down.
+ * <p>After every fault, once its run has ended: the source's media (SHA-256 per file), database
+ * (rows, content hash, sequences), {@code .env.production} and Redis data (from the server, or
+ * from its dump when the step left it stopped) are as before; every file under a real name in the
+ * target's media root equals the source's; the target's {@code dump.rdb} loads and is either its
+ * old one or the source's; no set-aside database has gone. After every pass: the migration is
+ * complete, the target's media, database, secrets and Redis data equal the source's, no {@code
+ * *.ferry-part} or Redis temp file is left, the target's units are active, the source's stopped
+ * (its Redis running again), and the target's original database and Redis dump (from before the
+ * first pass) are still there, set aside.
+ *
+ * <p>The fault for step i in pass p is {@code ORDER[(i + p) % 4]}; the default two passes give
+ * every step two of the four faults, the Redis step the controller's and the source agent's kill
+ * (19 trials with the full disk). {@code -Dferry.faults.lab.passes=4} runs every step with every
+ * fault (37 trials); more passes repeat the rotation. {@code -Dferry.faults.lab.cutSeconds=N} sets how long a link stays down.
  */
 @Tag("faults")
 class ServiceFaultsE2eTest {
@@ -78,14 +86,23 @@ class ServiceFaultsE2eTest {
   private static final List<String> SOURCE_UNITS = List.of("mastodon-web", "mastodon-sidekiq", "mastodon-streaming");
   private static final List<String> TARGET_UNITS = List.of("mastodon-web", "mastodon-sidekiq-all", "mastodon-streaming-1");
   private static final List<StepName> STEPS = List.of(StepName.STOP_TARGET, StepName.WRITE_SECRETS, StepName.STOP_SOURCE,
-      StepName.COPY_DATABASE, StepName.FINAL_MEDIA, StepName.START_TARGET, StepName.FEEDS_BUILD, StepName.SMOKE_TEST);
+      StepName.COPY_DATABASE, StepName.FINAL_MEDIA, StepName.REDIS, StepName.START_TARGET, StepName.FEEDS_BUILD,
+      StepName.SMOKE_TEST);
+  private static final int SOURCE_REDIS_PORT = 6379;
+  private static final String SOURCE_REDIS_DUMP = "/var/lib/redis/dump.rdb";
+  private static final String TARGET_REDIS_DIR = "/var/lib/redis-mastodon";
+  /** The target's Redis directory is a tmpfs this big; the full-disk trial shrinks it below the source's dump. */
+  private static final int TARGET_REDIS_DISK_MIB = 64;
+  private static final int FULL_REDIS_DISK_KIB = 1024;
 
   /** What a trial does to the migration. */
   enum Fault {
     LINK_CUT("link cut"),
     KILL_CONTROLLER("kill -9 controller"),
     KILL_SOURCE_AGENT("kill -9 source agent"),
-    KILL_TARGET_AGENT("kill -9 target agent");
+    KILL_TARGET_AGENT("kill -9 target agent"),
+    /** Only in the Redis step of the first pass, on top of that step's rotation fault. */
+    DISK_FULL("target disk full");
 
     final String label;
 
@@ -95,7 +112,7 @@ class ServiceFaultsE2eTest {
   }
 
   /** The rotation's order: chosen so that passes 0 and 1 cover what the issue asks for first. */
-  private static final Fault[] ORDER = Fault.values();
+  private static final Fault[] ORDER = {Fault.LINK_CUT, Fault.KILL_CONTROLLER, Fault.KILL_SOURCE_AGENT, Fault.KILL_TARGET_AGENT};
 
   record Injection(StepName step, Fault fault) {}
 
@@ -107,6 +124,8 @@ class ServiceFaultsE2eTest {
     int runs = 1;
     boolean resumedToSuccess;
     boolean dataLost;
+    /** The fault did not have the effect it must have (a full disk that did not fail its step). */
+    boolean wrongOutcome;
     final List<String> notes = new ArrayList<>();
 
     Trial(int pass, Injection injection) {
@@ -123,6 +142,10 @@ class ServiceFaultsE2eTest {
   private Map<String, String> sourceMedia;
   private Map<String, String> sourceDb;
   private Map<String, String> sourceEnv;
+  private String sourceRedis;
+  private String originalTargetRedis;
+  /** Whether the target's Redis disk is shrunk right now (the full-disk trial is armed). */
+  private boolean redisDiskFull;
   private String originalTargetSchema;
   private final Set<String> setAside = new TreeSet<>();
 
@@ -137,10 +160,14 @@ class ServiceFaultsE2eTest {
       sourceDb = MigrationE2eTest.databaseSnapshot(lab.ubuntu, "mastodon_production");
       sourceEnv = TwoHostLab.env(lab.ubuntu.hostPath(SOURCE_ENV));
       originalTargetSchema = TwoHostLab.query(lab.nixos, "mastodon", "SELECT string_agg(version, ',') FROM schema_migrations");
+      setUpRedis();
       Assertions.assertTimeoutPreemptively(Duration.ofMinutes(6L + 6L * PASSES), () -> {
         for (int pass = 0; pass < PASSES; pass++) {
           List<Injection> injections = new ArrayList<>();
           for (int i = 0; i < STEPS.size(); i++) {
+            if (pass == 0 && STEPS.get(i) == StepName.REDIS) {
+              injections.add(new Injection(StepName.REDIS, Fault.DISK_FULL));
+            }
             injections.add(new Injection(STEPS.get(i), ORDER[(i + pass) % ORDER.length]));
           }
           runPass(pass, injections);
@@ -153,10 +180,30 @@ class ServiceFaultsE2eTest {
     for (Trial t : trials) {
       assertFalse(t.dataLost, "data lost in pass " + t.pass + ", " + t.injection + ": " + t.notes);
       assertTrue(t.resumedToSuccess, "did not resume to success in pass " + t.pass + ", " + t.injection + ": " + t.notes);
+      assertFalse(t.wrongOutcome, "pass " + t.pass + ", " + t.injection + ": " + t.notes);
     }
-    assertEquals(PASSES * STEPS.size(), trials.size() + missed.size(), "every armed fault either fired or was missed");
+    assertEquals(PASSES * STEPS.size() + 1, trials.size() + missed.size(), "every armed fault either fired or was missed");
+    assertTrue(trials.stream().anyMatch(t -> t.injection.fault() == Fault.DISK_FULL), "the full-disk trial ran: " + missed);
     // A fault lands "right as the step starts" at the latest; missing one means the watcher was too slow.
     assertTrue(missed.size() <= trials.size() / 4, "too many faults missed their step: " + missed);
+  }
+
+  /**
+   * Redis on both hosts for {@code --with-redis}: the source's keys include one of 4 MiB, larger
+   * than the target's Redis disk in the full-disk trial, while the target's own dump (which its
+   * Redis writes when the step stops it) stays far below that.
+   */
+  private void setUpRedis() throws Exception {
+    lab.setUpRedis(TARGET_REDIS_DISK_MIB);
+    TwoHostLab.redisCli(lab.ubuntu, SOURCE_REDIS_PORT, "SET", "ferry:timeline", "home feed of 42");
+    lab.ubuntu.check(STEP, "sh", "-c",
+        "head -c 3145728 /dev/urandom | base64 -w0 | redis-cli -p " + SOURCE_REDIS_PORT + " -x SET ferry:queue >/dev/null");
+    TwoHostLab.redisCli(lab.nixos, TwoHostLab.NIXOS_REDIS_PORT, "SET", "ferry:target-only", "old");
+    assertEquals("OK", TwoHostLab.redisCli(lab.nixos, TwoHostLab.NIXOS_REDIS_PORT, "SAVE"));
+    sourceRedis = TwoHostLab.redisData(lab.ubuntu, SOURCE_REDIS_PORT);
+    originalTargetRedis = TwoHostLab.redisData(lab.nixos, TwoHostLab.NIXOS_REDIS_PORT);
+    assertEquals(2, sourceRedis.lines().count(), sourceRedis);
+    assertEquals(1, originalTargetRedis.lines().count(), originalTargetRedis);
   }
 
   /** One migration, from a rolled-back state to complete, with the faults armed in step order. */
@@ -180,8 +227,14 @@ class ServiceFaultsE2eTest {
     String lastOut;
     while (true) {
       awaitAgentsServing();
+      boolean diskFullArmed = armed.stream().anyMatch(i -> i.fault() == Fault.DISK_FULL);
+      if (diskFullArmed && !redisDiskFull) {
+        // Set before the run, not when the step starts: the step's copy would win a race.
+        lab.resizeTargetRedisDisk(FULL_REDIS_DISK_KIB);
+        redisDiskFull = true;
+      }
       Process run = lab.startFerry(fresh
-          ? new String[] {"migrate", "--from", "ubuntu", "--to", "nixos", "--yes", "--json"}
+          ? new String[] {"migrate", "--from", "ubuntu", "--to", "nixos", "--yes", "--json", "--with-redis"}
           : new String[] {"migrate", "--from", "ubuntu", "--to", "nixos", "--resume", "--yes", "--json"});
       fresh = false;
       Watcher watcher = new Watcher(pass, armed, journalsBefore, run);
@@ -208,6 +261,16 @@ class ServiceFaultsE2eTest {
       if (!watcher.fired.isEmpty()) {
         failedWithoutFault = 0;
         checkAfterFault(open);
+      }
+      if (redisDiskFull && armed.stream().noneMatch(i -> i.fault() == Fault.DISK_FULL)) {
+        for (Trial t : watcher.fired) {
+          if (t.injection.fault() == Fault.DISK_FULL) {
+            checkFullDiskFailure(t, ended ? run.exitValue() : -1, err);
+          }
+        }
+        // The user frees space before resuming.
+        lab.resizeTargetRedisDisk(TARGET_REDIS_DISK_MIB * 1024);
+        redisDiskFull = false;
       }
       if (!ended) {
         String why = "ferry migrate hung for " + CLI + ": " + tail(err);
@@ -256,6 +319,22 @@ class ServiceFaultsE2eTest {
     sourceDb = MigrationE2eTest.databaseSnapshot(lab.ubuntu, "mastodon_production");
   }
 
+  /** The full-disk trial's run must fail in the Redis step, saying the disk is full and where, with the old dump kept. */
+  private void checkFullDiskFailure(Trial trial, int exit, String err) throws Exception {
+    String expected = "the target disk is full (" + TARGET_REDIS_DIR + ") while writing the Redis dump";
+    if (exit != 1 || !err.contains(expected)) {
+      trial.wrongOutcome = true;
+      trial.notes.add("expected exit 1 and \"" + expected + "\", got exit " + exit + ": " + tail(err));
+      return;
+    }
+    trial.notes.add("failed with: " + err.lines().filter(l -> l.contains(expected)).findFirst().orElseThrow().strip());
+    String temps = lab.nixos.check(STEP, "find", TARGET_REDIS_DIR, "-name", "*.ferry-tmp").stdout().strip();
+    if (!temps.isEmpty()) {
+      trial.wrongOutcome = true;
+      trial.notes.add("temp files left on the full disk: " + temps);
+    }
+  }
+
   /** Right after a faulted run: the source untouched, nothing half-written under a real name, nothing dropped. */
   private void checkAfterFault(Trial trial) throws Exception {
     List<String> lost = new ArrayList<>();
@@ -275,10 +354,51 @@ class ServiceFaultsE2eTest {
       }
     }
     lost.addAll(setAsideDropped());
+    if (!sourceRedis.equals(sourceRedisNow())) {
+      lost.add("source Redis data changed");
+    }
+    String targetDump = TwoHostLab.redisDumpData(lab.nixos, TARGET_REDIS_DIR + "/dump.rdb");
+    if (!targetDump.equals(originalTargetRedis) && !targetDump.equals(sourceRedis)) {
+      lost.add("the target's dump.rdb is neither its old one nor the source's: " + targetDump);
+    }
     if (!lost.isEmpty()) {
       trial.dataLost = true;
       trial.notes.addAll(lost);
     }
+  }
+
+  /**
+   * The source's Redis data as it is now: asked of the server if it runs, else read from the dump
+   * it saved when the Redis step stopped it (a faulted step may leave it stopped; the resume
+   * starts it again).
+   */
+  private String sourceRedisNow() throws Exception {
+    String state = settledState(lab.ubuntu, "redis-server");
+    return state.equals("active")
+        ? TwoHostLab.redisData(lab.ubuntu, SOURCE_REDIS_PORT)
+        : TwoHostLab.redisDumpData(lab.ubuntu, SOURCE_REDIS_DUMP);
+  }
+
+  /** A unit's state once it is no longer between two (a killed controller's stop may still run). */
+  private static String settledState(SystemdContainer box, String unit) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    String state = isActive(box, unit);
+    while (state.endsWith("ing") && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      state = isActive(box, unit);
+    }
+    return state;
+  }
+
+  /** Whether one of the target's set-aside dumps holds its data from before the first pass. */
+  private boolean originalTargetDumpKept() throws IOException {
+    String backups = lab.nixos.check(STEP, "find", TARGET_REDIS_DIR, "-name", "dump.rdb.ferry-backup-*").stdout().strip();
+    for (String backup : backups.lines().sorted().toList()) {
+      if (TwoHostLab.redisDumpData(lab.nixos, backup).equals(originalTargetRedis)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The old target databases ferry set aside: none may disappear. */
@@ -315,6 +435,13 @@ class ServiceFaultsE2eTest {
           Files.readString(lab.nixos.hostPath("/var/lib/mastodon/secrets/secret-key-base")).strip())) {
         problems.add("target SECRET_KEY_BASE differs from the source's");
       }
+      if (!sourceRedis.equals(TwoHostLab.redisData(lab.nixos, TwoHostLab.NIXOS_REDIS_PORT))) {
+        problems.add("the target's Redis data differ from the source's");
+      }
+      String temps = lab.nixos.check(STEP, "find", TARGET_REDIS_DIR, "-name", "*.ferry-tmp").stdout().strip();
+      if (!temps.isEmpty()) {
+        problems.add("Redis temp files left: " + temps);
+      }
       for (String unit : TARGET_UNITS) {
         String state = isActive(lab.nixos, unit);
         if (!state.equals("active")) {
@@ -332,6 +459,15 @@ class ServiceFaultsE2eTest {
       }
       if (!sourceDb.equals(MigrationE2eTest.databaseSnapshot(lab.ubuntu, "mastodon_production"))) {
         lost.add("source database changed");
+      }
+      if (!isActive(lab.ubuntu, "redis-server").equals("active")) {
+        problems.add("the source's Redis was not started again");
+      }
+      if (!sourceRedis.equals(sourceRedisNow())) {
+        lost.add("source Redis data changed");
+      }
+      if (!originalTargetDumpKept()) {
+        lost.add("the target's original Redis dump is not among the set-aside ones");
       }
       lost.addAll(setAsideDropped());
       boolean originalKept = false;
@@ -397,6 +533,10 @@ class ServiceFaultsE2eTest {
           if (state.equals("RUNNING")) {
             armed.poll();
             fired.add(inject(next));
+            if (next.fault() == Fault.DISK_FULL) {
+              // The step fails on its own; a second fault for it waits for the resume.
+              return;
+            }
           } else if (state.equals("DONE") || state.equals("SKIPPED")) {
             // It started and ended between two polls: this run goes on without that fault.
             armed.poll();
@@ -421,6 +561,7 @@ class ServiceFaultsE2eTest {
           }
           agent.destroyForcibly();
         }
+        case DISK_FULL -> trial.notes.add(TARGET_REDIS_DIR + " shrunk to " + FULL_REDIS_DISK_KIB + " KiB before the run");
         case LINK_CUT -> {
           trial.stepStateAtFault = stateNow(injection.step());
           trial.notes.add(linkOf(injection.step()) + " link down " + CUT.toSeconds() + " s");
@@ -449,7 +590,7 @@ class ServiceFaultsE2eTest {
   /** The host whose cable a link cut pulls: the one the step talks to (the source when it pulls from there). */
   private static String linkOf(StepName step) {
     return switch (step) {
-      case STOP_SOURCE, COPY_DATABASE, FINAL_MEDIA, PRESYNC_MEDIA -> "ubuntu";
+      case STOP_SOURCE, COPY_DATABASE, FINAL_MEDIA, PRESYNC_MEDIA, REDIS -> "ubuntu";
       default -> "nixos";
     };
   }

@@ -227,6 +227,15 @@ final class TwoHostLab implements AutoCloseable {
    * running and answering.
    */
   void setUpRedis() throws IOException {
+    setUpRedis(0);
+  }
+
+  /**
+   * As {@link #setUpRedis()}; with {@code dumpTmpfsMiB > 0} the target's {@code
+   * /var/lib/redis-mastodon} is a tmpfs of that size, for tests that fill it ({@link
+   * #resizeTargetRedisDisk}).
+   */
+  void setUpRedis(int dumpTmpfsMiB) throws IOException {
     if (!ubuntu.waitForUnit("redis-server.service", "active", Duration.ofSeconds(30))) {
       throw new IOException("redis-server did not run: " + ubuntu.journal("redis-server.service"));
     }
@@ -235,6 +244,11 @@ final class TwoHostLab implements AutoCloseable {
     nixos.check(STEP, "useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/var/lib/redis-mastodon",
         "--shell", "/usr/sbin/nologin", "redis-mastodon");
     nixos.check(STEP, "install", "-d", "-o", "redis-mastodon", "-g", "redis-mastodon", "-m", "0700", "/var/lib/redis-mastodon");
+    if (dumpTmpfsMiB > 0) {
+      String uid = nixos.check(STEP, "id", "-u", "redis-mastodon").stdout().strip();
+      nixos.check(STEP, "mount", "-t", "tmpfs", "-o", "size=" + dumpTmpfsMiB + "m,mode=0700,uid=" + uid + ",gid=" + uid,
+          "ferry-e2e-redis", "/var/lib/redis-mastodon");
+    }
     nixos.installUnit("redis-mastodon.service", String.join("\n",
         "[Unit]",
         "Description=Redis for Mastodon (shaped like the NixOS module's redis-mastodon)",
@@ -247,6 +261,42 @@ final class TwoHostLab implements AutoCloseable {
         ""));
     nixos.check(STEP, "systemctl", "start", "redis-mastodon.service");
     awaitRedis(nixos, NIXOS_REDIS_PORT);
+  }
+
+  /** Grows or shrinks the target's Redis tmpfs (from {@link #setUpRedis(int)}) to {@code kib} KiB. */
+  void resizeTargetRedisDisk(int kib) throws IOException {
+    nixos.check(STEP, "mount", "-o", "remount,size=" + kib + "k", "/var/lib/redis-mastodon");
+  }
+
+  /**
+   * Every key in the Redis on {@code port} with the SHA-256 of its value (the tests store
+   * strings only), as "key sha256" lines in key order.
+   */
+  static String redisData(SystemdContainer box, int port) throws IOException {
+    awaitRedis(box, port);
+    return box.check(STEP, "sh", "-c", "for k in $(redis-cli -p " + port + " --scan | sort); do printf '%s ' \"$k\";"
+        + " redis-cli -p " + port + " --raw GET \"$k\" | sha256sum | cut -d' ' -f1; done").stdout().strip();
+  }
+
+  /**
+   * {@link #redisData} of a dump file, as a Redis would load it: a scratch redis-server (port
+   * 6399, saving nothing) reads a copy, answers, and is shut down.
+   */
+  static String redisDumpData(SystemdContainer box, String dump) throws IOException {
+    String script = String.join("\n",
+        "set -e",
+        "d=$(mktemp -d)",
+        "trap 'redis-cli -p 6399 SHUTDOWN NOSAVE >/dev/null 2>&1 || true; rm -rf \"$d\"' EXIT",
+        "cp '" + dump + "' \"$d/dump.rdb\"",
+        "redis-server --port 6399 --bind 127.0.0.1 --dir \"$d\" --dbfilename dump.rdb --save '' --appendonly no"
+            + " --daemonize yes --logfile \"$d/log\" --pidfile \"$d/pid\"",
+        "i=0",
+        "until [ \"$(redis-cli -p 6399 PING 2>/dev/null)\" = PONG ]; do",
+        "  i=$((i+1)); [ $i -lt 300 ] || { cat \"$d/log\" >&2; exit 1; }; sleep 0.1",
+        "done",
+        "for k in $(redis-cli -p 6399 --scan | sort); do printf '%s ' \"$k\"; redis-cli -p 6399 --raw GET \"$k\" | sha256sum | cut -d' ' -f1; done",
+        "");
+    return box.check(STEP, "sh", "-c", script).stdout().strip();
   }
 
   /** {@code redis-cli -p PORT ARGS...} inside {@code box}; its output, stripped. */
