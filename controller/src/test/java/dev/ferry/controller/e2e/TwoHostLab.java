@@ -286,7 +286,9 @@ final class TwoHostLab implements AutoCloseable {
     String script = String.join("\n",
         "set -e",
         "d=$(mktemp -d)",
-        "trap 'redis-cli -p 6399 SHUTDOWN NOSAVE >/dev/null 2>&1 || true; rm -rf \"$d\"' EXIT",
+        // Redis removes its pidfile as it exits: wait for that, so the next check can bind 6399.
+        "trap 'redis-cli -p 6399 SHUTDOWN NOSAVE >/dev/null 2>&1 || true;"
+            + " for j in $(seq 50); do [ -e \"$d/pid\" ] || break; sleep 0.1; done; rm -rf \"$d\"' EXIT",
         "cp '" + dump + "' \"$d/dump.rdb\"",
         "redis-server --port 6399 --bind 127.0.0.1 --dir \"$d\" --dbfilename dump.rdb --save '' --appendonly no"
             + " --daemonize yes --logfile \"$d/log\" --pidfile \"$d/pid\"",
