@@ -1,12 +1,12 @@
 package dev.ferry.agent.grpc;
 
 import dev.ferry.agent.auth.AccessDeniedException;
+import dev.ferry.agent.disk.DiskFull;
 import dev.ferry.agent.process.CommandFailedException;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -69,11 +69,8 @@ public final class Statuses {
       status = Status.FAILED_PRECONDITION;
     } else if (t instanceof NoSuchFileException) {
       status = Status.NOT_FOUND;
-    } else if (t instanceof FileSystemException fs && fs.getMessage() != null
-        && fs.getMessage().contains("No space left")) {
-      status = Status.RESOURCE_EXHAUSTED;
-    } else if (t instanceof IOException e && e.getMessage() != null
-        && e.getMessage().contains("No space left")) {
+    } else if (t instanceof IOException e && DiskFull.says(e.getMessage())) {
+      // A full disk and an exhausted quota alike: the same remedy, free space and run again.
       status = Status.RESOURCE_EXHAUSTED;
     } else if (t instanceof CommandFailedException || t instanceof IOException) {
       status = Status.INTERNAL;

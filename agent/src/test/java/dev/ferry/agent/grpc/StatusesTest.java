@@ -35,4 +35,13 @@ class StatusesTest {
     assertEquals(Status.Code.DATA_LOSS, status.getCode());
     assertEquals("hash mismatch for a/\u00fc.png", status.getDescription());
   }
+
+  @Test
+  void aFullDiskOrQuotaIsResourceExhaustedAndOtherIoErrorsInternal() {
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED,
+        Statuses.toStatus(new java.io.IOException("No space left on device")).getStatus().getCode());
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED,
+        Statuses.toStatus(new java.nio.file.FileSystemException("/var/lib/x", null, "Disk quota exceeded")).getStatus().getCode());
+    assertEquals(Status.Code.INTERNAL, Statuses.toStatus(new java.io.IOException("Input/output error")).getStatus().getCode());
+  }
 }
