@@ -61,6 +61,15 @@ ferry_run_with_cds() {
   local partial="$archive.$$.tmp" status=0
   # shellcheck disable=SC2086
   "$java" -XX:ArchiveClassesAtExit="$partial" -Xlog:cds=off -Xlog:cds+dynamic=off ${FERRY_JAVA_OPTS:-} -jar "$jar" "$@" || status=$?
-  if [[ -s "$partial" ]]; then mv -f "$partial" "$archive" 2>/dev/null || rm -f "$partial"; else rm -f "$partial"; fi
+  if [[ -s "$partial" ]] && mv -f "$partial" "$archive" 2>/dev/null; then
+    # An archive of another build (jar or JVM) for this subcommand is never mapped again: keep
+    # one per subcommand, so upgrades do not pile them up in the cache.
+    local old
+    for old in "$cache"/ferry-controller*-"$command"-[0-9]*.jsa; do
+      [[ "$old" == "$archive" ]] || rm -f "$old"
+    done
+  else
+    rm -f "$partial"
+  fi
   exit "$status"
 }
