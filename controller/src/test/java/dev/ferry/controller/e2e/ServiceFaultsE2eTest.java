@@ -336,6 +336,11 @@ class ServiceFaultsE2eTest {
       trial.wrongOutcome = true;
       trial.notes.add("temp files left on the full disk: " + temps);
     }
+    // The first pass: nothing has replaced the target's own dump yet.
+    if (!TwoHostLab.redisDumpData(lab.nixos, TARGET_REDIS_DIR + "/dump.rdb").equals(originalTargetRedis)) {
+      trial.wrongOutcome = true;
+      trial.notes.add("the target's dump.rdb is not its old one after the failed copy");
+    }
   }
 
   /** Right after a faulted run: the source untouched, nothing half-written under a real name, nothing dropped. */
