@@ -9,6 +9,7 @@ import dev.ferry.agent.media.MediaTarWriter;
 import dev.ferry.agent.media.PullSummary;
 import dev.ferry.agent.media.ReadAhead;
 import dev.ferry.agent.media.TargetPolicy;
+import dev.ferry.agent.threads.DaemonThreads;
 import dev.ferry.proto.v1.GetManifestRequest;
 import dev.ferry.proto.v1.GetManifestResponse;
 import dev.ferry.proto.v1.MediaServiceGrpc;
@@ -30,7 +31,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -53,7 +53,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
   private final MediaPuller.Flusher flusher;
   private final Clock clock;
   private final AtomicBoolean pulling = new AtomicBoolean();
-  private final ExecutorService workers = Executors.newCachedThreadPool(new WorkerThreads());
+  private final ExecutorService workers = Executors.newCachedThreadPool(new DaemonThreads("ferry-media"));
 
   public MediaGrpcService(Layout layout, PeerConnector peers, MediaPuller.Flusher flusher, Clock clock) {
     this.layout = layout;
@@ -326,17 +326,6 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
         next.add(request);
       }
       return next;
-    }
-  }
-
-  private static final class WorkerThreads implements java.util.concurrent.ThreadFactory {
-    private final AtomicInteger count = new AtomicInteger();
-
-    @Override
-    public Thread newThread(Runnable r) {
-      Thread thread = new Thread(r, "ferry-media-" + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
     }
   }
 }

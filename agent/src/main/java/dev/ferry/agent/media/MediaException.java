@@ -1,5 +1,6 @@
 package dev.ferry.agent.media;
 
+import dev.ferry.agent.disk.DiskFull;
 import dev.ferry.agent.grpc.Statuses;
 import java.io.IOException;
 
@@ -61,7 +62,7 @@ public class MediaException extends IOException implements Statuses.HasStatusCod
     if (e instanceof MediaException) {
       return e;
     }
-    if (dev.ferry.agent.disk.DiskFull.says(e.getMessage())) {
+    if (DiskFull.says(e.getMessage())) {
       return new MediaException(
           Reason.RESOURCE_EXHAUSTED,
           "the target disk is full" + filesystem(where) + " while writing " + what

@@ -1,5 +1,6 @@
 package dev.ferry.agent.media;
 
+import dev.ferry.agent.threads.DaemonThreads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -11,8 +12,6 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -35,16 +34,7 @@ public final class ReadAhead implements AutoCloseable {
   static final long BYTES_PER_FILE = 4L << 20;
   private static final int BUFFER = 128 * 1024;
   private static final ThreadLocal<ByteBuffer> BUFFERS = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BUFFER));
-  private static final ExecutorService THREAD_POOL = Executors.newFixedThreadPool(THREADS, new ThreadFactory() {
-    private final AtomicInteger count = new AtomicInteger();
-
-    @Override
-    public Thread newThread(Runnable r) {
-      Thread thread = new Thread(r, "ferry-read-ahead-" + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    }
-  });
+  private static final ExecutorService THREAD_POOL = Executors.newFixedThreadPool(THREADS, new DaemonThreads("ferry-read-ahead"));
 
   private final RootGuard guard;
   private volatile boolean closed;

@@ -112,11 +112,13 @@ public final class RedisDump {
           sha.update(buffer, 0, n);
           ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
           while (chunk.hasRemaining()) {
-            write(out, chunk, target);
+            out.write(chunk);
           }
           bytes += n;
         }
-        force(out, target);
+        out.force(true);
+      } catch (IOException e) {
+        throw DiskFull.explained(e, target.getParent(), "the Redis dump", "the old dump was left in place");
       }
       String actual = HexFormat.of().formatHex(sha.digest());
       if (!actual.equals(expectedSha256.get())) {
@@ -139,30 +141,6 @@ public final class RedisDump {
     } finally {
       Files.deleteIfExists(temp);
     }
-  }
-
-  private static void write(FileChannel out, ByteBuffer chunk, Path target) throws IOException {
-    try {
-      out.write(chunk);
-    } catch (IOException e) {
-      throw diskFullOr(e, target);
-    }
-  }
-
-  private static void force(FileChannel out, Path target) throws IOException {
-    try {
-      out.force(true);
-    } catch (IOException e) {
-      throw diskFullOr(e, target);
-    }
-  }
-
-  private static IOException diskFullOr(IOException e, Path target) {
-    if (!DiskFull.says(e.getMessage())) {
-      return e;
-    }
-    return new IOException("the target disk is full (" + target.getParent() + ") while writing the Redis dump;"
-        + " the old dump was left in place; free space there and run again (" + e.getMessage() + ")", e);
   }
 
   /**

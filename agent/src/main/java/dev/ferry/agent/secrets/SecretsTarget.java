@@ -173,12 +173,8 @@ public final class SecretsTarget {
         channel.write(java.nio.ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
         channel.force(true);
       } catch (IOException e) {
-        if (DiskFull.says(e.getMessage())) {
-          // Names the file, never the value; the old file (if any) is still in place.
-          throw new IOException("the target disk is full (" + file.getParent() + ") while writing " + file.getFileName()
-              + "; nothing was replaced; free space there and run again (" + e.getMessage() + ")", e);
-        }
-        throw e;
+        // Names the file, never the value; the old file (if any) is still in place.
+        throw DiskFull.explained(e, file.getParent(), file.getFileName().toString(), "nothing was replaced");
       }
       chown(temp);
       try {
