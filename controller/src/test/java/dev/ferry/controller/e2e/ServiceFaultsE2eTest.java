@@ -331,7 +331,7 @@ class ServiceFaultsE2eTest {
       return;
     }
     trial.notes.add("failed with: " + err.lines().filter(l -> l.contains(expected)).findFirst().orElseThrow().strip());
-    String temps = lab.nixos.check(STEP, "find", TARGET_REDIS_DIR, "-name", "*.ferry-tmp").stdout().strip();
+    String temps = redisTempFiles();
     if (!temps.isEmpty()) {
       trial.wrongOutcome = true;
       trial.notes.add("temp files left on the full disk: " + temps);
@@ -398,6 +398,11 @@ class ServiceFaultsE2eTest {
     return state;
   }
 
+  /** The temp files of a Redis receive in the target's Redis directory, one per line ("" if none). */
+  private String redisTempFiles() throws IOException {
+    return lab.nixos.check(STEP, "find", TARGET_REDIS_DIR, "-name", "*.ferry-tmp").stdout().strip();
+  }
+
   /** Whether one of the target's set-aside dumps holds its data from before the first pass. */
   private boolean originalTargetDumpKept() throws IOException {
     String backups = lab.nixos.check(STEP, "find", TARGET_REDIS_DIR, "-name", "dump.rdb.ferry-backup-*").stdout().strip();
@@ -446,7 +451,7 @@ class ServiceFaultsE2eTest {
       if (!sourceRedis.equals(TwoHostLab.redisData(lab.nixos, TwoHostLab.NIXOS_REDIS_PORT))) {
         problems.add("the target's Redis data differ from the source's");
       }
-      String temps = lab.nixos.check(STEP, "find", TARGET_REDIS_DIR, "-name", "*.ferry-tmp").stdout().strip();
+      String temps = redisTempFiles();
       if (!temps.isEmpty()) {
         problems.add("Redis temp files left: " + temps);
       }

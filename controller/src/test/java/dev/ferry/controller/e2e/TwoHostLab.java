@@ -217,6 +217,8 @@ final class TwoHostLab implements AutoCloseable {
 
   /** The NixOS module's default port for Mastodon's Redis ({@code services.mastodon.redis.port}). */
   static final int NIXOS_REDIS_PORT = 31637;
+  /** Where a scratch Redis answers while it reads a dump file for a check ({@link #redisDumpData}). */
+  private static final int SCRATCH_REDIS_PORT = 6399;
 
   /**
    * Redis on both hosts where their layouts look for it, for tests that move the dump (not part of
@@ -274,29 +276,34 @@ final class TwoHostLab implements AutoCloseable {
    */
   static String redisData(SystemdContainer box, int port) throws IOException {
     awaitRedis(box, port);
-    return box.check(STEP, "sh", "-c", "for k in $(redis-cli -p " + port + " --scan | sort); do printf '%s ' \"$k\";"
-        + " redis-cli -p " + port + " --raw GET \"$k\" | sha256sum | cut -d' ' -f1; done").stdout().strip();
+    return box.check(STEP, "sh", "-c", listKeys(port)).stdout().strip();
+  }
+
+  /** The shell loop behind {@link #redisData}: "key sha256" per key of the Redis on {@code port}. */
+  private static String listKeys(int port) {
+    return "for k in $(redis-cli -p " + port + " --scan | sort); do printf '%s ' \"$k\";"
+        + " redis-cli -p " + port + " --raw GET \"$k\" | sha256sum | cut -d' ' -f1; done";
   }
 
   /**
    * {@link #redisData} of a dump file, as a Redis would load it: a scratch redis-server (port
-   * 6399, saving nothing) reads a copy, answers, and is shut down.
+   * {@value #SCRATCH_REDIS_PORT}, saving nothing) reads a copy, answers, and is shut down.
    */
   static String redisDumpData(SystemdContainer box, String dump) throws IOException {
     String script = String.join("\n",
         "set -e",
         "d=$(mktemp -d)",
-        // Redis removes its pidfile as it exits: wait for that, so the next check can bind 6399.
-        "trap 'redis-cli -p 6399 SHUTDOWN NOSAVE >/dev/null 2>&1 || true;"
+        // Redis removes its pidfile as it exits: wait for that, so the next check can bind its port.
+        "trap 'redis-cli -p " + SCRATCH_REDIS_PORT + " SHUTDOWN NOSAVE >/dev/null 2>&1 || true;"
             + " for j in $(seq 50); do [ -e \"$d/pid\" ] || break; sleep 0.1; done; rm -rf \"$d\"' EXIT",
         "cp '" + dump + "' \"$d/dump.rdb\"",
-        "redis-server --port 6399 --bind 127.0.0.1 --dir \"$d\" --dbfilename dump.rdb --save '' --appendonly no"
+        "redis-server --port " + SCRATCH_REDIS_PORT + " --bind 127.0.0.1 --dir \"$d\" --dbfilename dump.rdb --save '' --appendonly no"
             + " --daemonize yes --logfile \"$d/log\" --pidfile \"$d/pid\"",
         "i=0",
-        "until [ \"$(redis-cli -p 6399 PING 2>/dev/null)\" = PONG ]; do",
+        "until [ \"$(redis-cli -p " + SCRATCH_REDIS_PORT + " PING 2>/dev/null)\" = PONG ]; do",
         "  i=$((i+1)); [ $i -lt 300 ] || { cat \"$d/log\" >&2; exit 1; }; sleep 0.1",
         "done",
-        "for k in $(redis-cli -p 6399 --scan | sort); do printf '%s ' \"$k\"; redis-cli -p 6399 --raw GET \"$k\" | sha256sum | cut -d' ' -f1; done",
+        listKeys(SCRATCH_REDIS_PORT),
         "");
     return box.check(STEP, "sh", "-c", script).stdout().strip();
   }
