@@ -24,6 +24,8 @@ import picocli.CommandLine.Spec;
     subcommands = {AgentMain.Init.class, AgentMain.Run.class, CommandLine.HelpCommand.class})
 public final class AgentMain implements Callable<Integer> {
   static final Path DEFAULT_CONFIG = Path.of("/etc/ferry/agent.conf");
+  /** The shaded netty's name for {@code io.netty.leakDetection.level}. */
+  static final String NETTY_LEAK_DETECTION = "io.grpc.netty.shaded.io.netty.leakDetection.level";
 
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -35,6 +37,12 @@ public final class AgentMain implements Callable<Integer> {
 
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");
+    // Netty's leak detector takes a stack trace of one buffer in 128, about 1% of the agents' CPU
+    // in a media copy (perf, bench/README.md); it is a debugging aid. A -D on the command line
+    // still turns it back on.
+    if (System.getProperty(NETTY_LEAK_DETECTION) == null) {
+      System.setProperty(NETTY_LEAK_DETECTION, "disabled");
+    }
     System.exit(commandLine().execute(args));
   }
 
