@@ -3,6 +3,7 @@ package dev.ferry.controller.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ferry.controller.testing.RepoRoot;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +63,7 @@ class LauncherCdsTest {
   }
 
   private int ferry(String... args) throws Exception {
-    List<String> argv = new java.util.ArrayList<>(List.of(repoRoot().resolve("bin/ferry").toString()));
+    List<String> argv = new java.util.ArrayList<>(List.of(RepoRoot.find().resolve("bin/ferry").toString()));
     argv.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(argv).redirectErrorStream(true)
         .redirectOutput(dir.resolve("out.txt").toFile());
@@ -84,14 +85,5 @@ class LauncherCdsTest {
     try (Stream<Path> files = Files.list(dir)) {
       return files.map(f -> f.getFileName().toString()).sorted().toList();
     }
-  }
-
-  private static Path repoRoot() throws IOException {
-    for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-      if (Files.exists(d.resolve("bin/ferry-launch.sh")) && Files.exists(d.resolve("pom.xml"))) {
-        return d;
-      }
-    }
-    throw new IOException("cannot find the repository root");
   }
 }

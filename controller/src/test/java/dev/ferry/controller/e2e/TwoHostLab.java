@@ -4,6 +4,7 @@ import dev.ferry.agent.testing.NetNamespace;
 import dev.ferry.agent.testing.Processes;
 import dev.ferry.agent.testing.SystemdContainer;
 import dev.ferry.controller.demo.SampleInstance;
+import dev.ferry.controller.testing.RepoRoot;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +43,7 @@ final class TwoHostLab implements AutoCloseable {
   }
 
   static TwoHostLab start(Path dir) throws Exception {
-    Path repo = repoRoot();
+    Path repo = RepoRoot.find();
     NetNamespace ctl = NetNamespace.create("ctl");
     List<AutoCloseable> opened = new ArrayList<>(List.of(ctl));
     try {
@@ -376,15 +377,6 @@ final class TwoHostLab implements AutoCloseable {
         .redirectError(ferryHome.resolveSibling("err.txt").toFile());
     builder.environment().put("FERRY_HOME", ferryHome.toString());
     return builder.start();
-  }
-
-  static Path repoRoot() throws IOException {
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.exists(dir.resolve("testing/e2e")) && Files.exists(dir.resolve("pom.xml"))) {
-        return dir;
-      }
-    }
-    throw new IOException("cannot find the repository root");
   }
 
   @Override

@@ -23,24 +23,33 @@ import java.util.regex.Pattern;
  * buffers included.
  */
 public final class ChildAgent implements AutoCloseable {
-  /** The heap limit the agent runs with; memory bounds in tests are set against it. */
+  /** The heap limit the agent runs with by default; memory bounds in tests are set against it. */
   public static final String MAX_HEAP = "-Xmx256m";
+  /** Quick to start: C1 only. Tests that measure the agent pass the unit file's options instead. */
+  private static final List<String> TEST_JVM = List.of(MAX_HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
 
   private static final Pattern CODE = Pattern.compile("pairing code: (\\S+)");
   private static final Pattern RSS = Pattern.compile("VmRSS:\\s+(\\d+) kB");
   private final Path config;
   private final int port;
   private final Path log;
+  private final AgentJvm jvm;
   private Process process;
 
-  private ChildAgent(Path config, int port, Path log) {
+  private ChildAgent(Path config, int port, Path log, AgentJvm jvm) {
     this.config = config;
     this.port = port;
     this.log = log;
+    this.jvm = jvm;
   }
 
   /** Writes {@code dir/agent.conf} with a free loopback port; call {@link #init()} then {@link #start()}. */
   public static ChildAgent configure(Path dir, Map<ConfigKey, String> settings) throws IOException {
+    return configure(dir, settings, new AgentJvm(TEST_JVM, Map.of()));
+  }
+
+  /** As {@link #configure(Path, Map)}, with the agent's JVM started as {@code jvm} says. */
+  public static ChildAgent configure(Path dir, Map<ConfigKey, String> settings, AgentJvm jvm) throws IOException {
     int port;
     try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       port = socket.getLocalPort();
@@ -52,7 +61,7 @@ public final class ChildAgent implements AutoCloseable {
     settings.forEach((key, value) -> text.append(key.key()).append(" = ").append(value).append('\n'));
     Path config = dir.resolve("agent.conf");
     Files.writeString(config, text);
-    return new ChildAgent(config, port, dir.resolve("agent.log"));
+    return new ChildAgent(config, port, dir.resolve("agent.log"), jvm);
   }
 
   /** Rewrites one setting, for the next {@link #start()}. */
@@ -69,7 +78,7 @@ public final class ChildAgent implements AutoCloseable {
 
   /** {@code ferry-agent init}: the pairing code it prints. */
   public String init() throws IOException, InterruptedException {
-    Process init = new ProcessBuilder(command("init")).redirectErrorStream(true).start();
+    Process init = builder("init").redirectErrorStream(true).start();
     String out = new String(init.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!init.waitFor(60, TimeUnit.SECONDS) || init.exitValue() != 0) {
       throw new IOException("ferry-agent init failed: " + out);
@@ -83,7 +92,7 @@ public final class ChildAgent implements AutoCloseable {
 
   /** {@code ferry-agent run}, waiting until it accepts connections. */
   public void start() throws IOException, InterruptedException {
-    process = new ProcessBuilder(command("run")).redirectErrorStream(true)
+    process = builder("run").redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
@@ -121,6 +130,23 @@ public final class ChildAgent implements AutoCloseable {
     return Long.parseLong(m.group(1)) * 1024;
   }
 
+  /** SIGSTOP: the agent stops reading its sockets, as a receiver that stalls would. */
+  public void freeze() throws IOException, InterruptedException {
+    signal("-STOP");
+  }
+
+  /** SIGCONT, after {@link #freeze()}. */
+  public void thaw() throws IOException, InterruptedException {
+    signal("-CONT");
+  }
+
+  private void signal(String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start();
+    if (kill.waitFor() != 0) {
+      throw new IOException("kill " + signal + " " + process.pid() + " failed");
+    }
+  }
+
   /**
    * SIGKILL, like a crash: no shutdown hook runs. Its children (pg_dump, pg_restore) are killed
    * too, as systemd kills what is left in a crashed unit's control group.
@@ -144,10 +170,15 @@ public final class ChildAgent implements AutoCloseable {
     return children;
   }
 
-  private List<String> command(String subcommand) {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    return List.of(java, MAX_HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-cp", System.getProperty("java.class.path"), "dev.ferry.agent.AgentMain", subcommand, "--config", config.toString());
+  private ProcessBuilder builder(String subcommand) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvm.options());
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.ferry.agent.AgentMain", subcommand,
+        "--config", config.toString()));
+    ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().putAll(jvm.environment());
+    return builder;
   }
 
   @Override
