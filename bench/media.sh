@@ -131,7 +131,8 @@ echo "   agent JVM options: ${FERRY_JAVA_OPTS:-$(sed -n 's/^FERRY_JAVA_OPTS="\${
       rss=$(awk '/VmRSS/ {print $2}' /proc/"$pid"/status 2>/dev/null || echo 0)
       if [[ $side == src ]]; then (( rss > peak_src )) && peak_src=$rss; else (( rss > peak_dst )) && peak_dst=$rss; fi
     done
-    echo "$peak_src $peak_dst" > "$WORK/rss"
+    # Renamed into place: a reader never sees the file empty between truncate and write.
+    echo "$peak_src $peak_dst" > "$WORK/rss.new" && mv "$WORK/rss.new" "$WORK/rss"
     sleep 0.1
   done ) &
 PIDS+=($!)
