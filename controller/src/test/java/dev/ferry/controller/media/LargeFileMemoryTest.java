@@ -5,10 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.ferry.agent.config.ConfigKey;
 import dev.ferry.agent.testing.TestPostgres;
 import dev.ferry.controller.testing.AgentJvm;
 import dev.ferry.controller.testing.ChildAgent;
+import dev.ferry.controller.testing.ChildAgentPair;
+import dev.ferry.controller.testing.PeakRss;
 import dev.ferry.controller.testing.TestController;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,12 +18,9 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,35 +59,12 @@ class LargeFileMemoryTest {
     run("mount", "-t", "tmpfs", "-o", "size=" + (SIZE / MIB + 64) + "m", "ferry-large-file", targetMastodon.toString());
     try {
       Path targetRoot = Files.createDirectories(targetMastodon.resolve("public-system"));
-      AgentJvm unit = AgentJvm.ofUnitFile();
-      try (ChildAgent source = ChildAgent.configure(dir.resolve("agent-src"), Map.of(ConfigKey.LAYOUT, "ubuntu",
-              ConfigKey.MASTODON_ROOT, sourceLive.toString(), ConfigKey.MEDIA_ROOT, sourceRoot.toString()), unit);
-          ChildAgent target = ChildAgent.configure(dir.resolve("agent-tgt"), Map.of(ConfigKey.LAYOUT, "nixos",
-              ConfigKey.MASTODON_ROOT, targetMastodon.toString(), ConfigKey.MEDIA_ROOT, targetRoot.toString(),
-              ConfigKey.MASTODON_USER, "mastodon", ConfigKey.MASTODON_GROUP, "mastodon"), unit)) {
-        String sourceCode = source.init();
-        String targetCode = target.init();
-        source.start();
-        target.start();
-        TestController controller = new TestController(Files.createDirectories(dir.resolve("controller")));
-        assertEquals(0, controller.run("pair", "src", source.address(), "--code", sourceCode).exitCode());
-        assertEquals(0, controller.run("pair", "tgt", target.address(), "--code", targetCode).exitCode());
-
-        AtomicBoolean done = new AtomicBoolean();
-        AtomicLong sourcePeak = new AtomicLong(source.residentBytes());
-        AtomicLong targetPeak = new AtomicLong(target.residentBytes());
-        Thread sampler = new Thread(() -> {
-          while (!done.get() && source.alive() && target.alive()) {
-            try {
-              sourcePeak.accumulateAndGet(source.residentBytes(), Math::max);
-              targetPeak.accumulateAndGet(target.residentBytes(), Math::max);
-              Thread.sleep(50);
-            } catch (IOException | InterruptedException e) {
-              return;
-            }
-          }
-        }, "rss-sampler");
-        sampler.start();
+      try (ChildAgentPair agents =
+          ChildAgentPair.start(dir, sourceLive, sourceRoot, targetMastodon, targetRoot, AgentJvm.ofUnitFile())) {
+        ChildAgent source = agents.source();
+        ChildAgent target = agents.target();
+        TestController controller = agents.controller();
+        PeakRss peaks = PeakRss.start(agents, 50);
 
         long started = System.nanoTime();
         CompletableFuture<TestController.Run> sync =
@@ -115,8 +90,7 @@ class LargeFileMemoryTest {
         }
         TestController.Run run = sync.get(300, TimeUnit.SECONDS);
         long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
-        done.set(true);
-        sampler.join();
+        peaks.stop();
 
         assertEquals(0, run.exitCode(), run.err() + "\nsource log:\n" + Files.readString(source.log())
             + "\ntarget log:\n" + Files.readString(target.log()));
@@ -126,9 +100,9 @@ class LargeFileMemoryTest {
         assertEquals(SIZE, Files.size(copy));
         assertEquals(-1, Files.mismatch(video, copy), "the target's copy differs from the source's file");
         System.out.printf("large file: %d MiB in %d s (two %d s stalls of the receiver); peak RSS source %d MiB, target %d MiB%n",
-            SIZE / MIB, seconds, FREEZE_SECONDS, sourcePeak.get() / MIB, targetPeak.get() / MIB);
-        assertTrue(sourcePeak.get() < RSS_GOAL, "source agent's peak RSS " + sourcePeak.get() / MIB + " MiB");
-        assertTrue(targetPeak.get() < RSS_GOAL, "target agent's peak RSS " + targetPeak.get() / MIB + " MiB");
+            SIZE / MIB, seconds, FREEZE_SECONDS, peaks.source() / MIB, peaks.target() / MIB);
+        assertTrue(peaks.source() < RSS_GOAL, "source agent's peak RSS " + peaks.source() / MIB + " MiB");
+        assertTrue(peaks.target() < RSS_GOAL, "target agent's peak RSS " + peaks.target() / MIB + " MiB");
       }
     } finally {
       run("umount", "-l", targetMastodon.toString());

@@ -3,14 +3,16 @@ package dev.ferry.controller.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ferry.agent.config.ConfigKey;
 import dev.ferry.agent.media.MediaTrees;
 import dev.ferry.agent.testing.TestPostgres;
 import dev.ferry.common.identity.Identity;
 import dev.ferry.common.identity.PinnedTrustManager;
 import dev.ferry.controller.client.Channels;
 import dev.ferry.controller.home.PairedHost;
+import dev.ferry.controller.testing.AgentJvm;
 import dev.ferry.controller.testing.ChildAgent;
+import dev.ferry.controller.testing.ChildAgentPair;
+import dev.ferry.controller.testing.PeakRss;
 import dev.ferry.controller.testing.TestController;
 import dev.ferry.proto.v1.AgentServiceGrpc;
 import dev.ferry.proto.v1.GetManifestRequest;
@@ -69,36 +71,10 @@ class MediaLoadTest {
     Path targetMastodon = Files.createDirectories(dir.resolve("target/mastodon"));
     Path targetRoot = Files.createDirectories(targetMastodon.resolve("public-system"));
 
-    try (ChildAgent source = ChildAgent.configure(dir.resolve("agent-src"), Map.of(ConfigKey.LAYOUT, "ubuntu",
-            ConfigKey.MASTODON_ROOT, sourceLive.toString(), ConfigKey.MEDIA_ROOT, sourceRoot.toString()));
-        ChildAgent target = ChildAgent.configure(dir.resolve("agent-tgt"), Map.of(ConfigKey.LAYOUT, "nixos",
-            ConfigKey.MASTODON_ROOT, targetMastodon.toString(), ConfigKey.MEDIA_ROOT, targetRoot.toString(),
-            ConfigKey.MASTODON_USER, "mastodon", ConfigKey.MASTODON_GROUP, "mastodon"))) {
-      String sourceCode = source.init();
-      String targetCode = target.init();
-      source.start();
-      target.start();
-      TestController controller = new TestController(Files.createDirectories(dir.resolve("controller")));
-      assertEquals(0, controller.run("pair", "src", source.address(), "--code", sourceCode).exitCode());
-      assertEquals(0, controller.run("pair", "tgt", target.address(), "--code", targetCode).exitCode());
-      long baseline = target.residentBytes();
-
-      // The memory sampler.
-      AtomicBoolean done = new AtomicBoolean();
-      AtomicLong targetPeak = new AtomicLong(baseline);
-      AtomicLong sourcePeak = new AtomicLong(source.residentBytes());
-      Thread sampler = new Thread(() -> {
-        while (!done.get() && target.alive() && source.alive()) {
-          try {
-            targetPeak.accumulateAndGet(target.residentBytes(), Math::max);
-            sourcePeak.accumulateAndGet(source.residentBytes(), Math::max);
-            Thread.sleep(100);
-          } catch (Exception e) {
-            return;
-          }
-        }
-      }, "rss-sampler");
-      sampler.start();
+    try (ChildAgentPair agents = ChildAgentPair.start(dir, sourceLive, sourceRoot, targetMastodon, targetRoot, AgentJvm.QUICK)) {
+      TestController controller = agents.controller();
+      long baseline = agents.target().residentBytes();
+      PeakRss peaks = PeakRss.start(agents, 100);
 
       // The callers: a few connections each for source and target, shared by 50 threads.
       Identity identity = controller.identity();
@@ -148,8 +124,7 @@ class MediaLoadTest {
       for (Thread client : clients) {
         client.join(120_000);
       }
-      done.set(true);
-      sampler.join(5_000);
+      peaks.stop();
       toSource.forEach(Channels::close);
       toTarget.forEach(Channels::close);
 
@@ -162,7 +137,7 @@ class MediaLoadTest {
             sorted.get(sorted.size() / 2), sorted.get(Math.min(sorted.size() - 1, sorted.size() * 99 / 100)), sorted.get(sorted.size() - 1));
       });
       System.out.printf("load: target agent RSS %d MiB before, peak %d MiB (bound %d MiB, heap limit %s); source peak %d MiB%n",
-          baseline >> 20, targetPeak.get() >> 20, RSS_BOUND >> 20, ChildAgent.MAX_HEAP, sourcePeak.get() >> 20);
+          baseline >> 20, peaks.target() >> 20, RSS_BOUND >> 20, ChildAgent.MAX_HEAP, peaks.source() >> 20);
 
       // For scale, not asserted: a plain local copy of the same tree (no network, no TLS, no hashes).
       if (Files.isExecutable(Path.of("/usr/bin/rsync"))) {
@@ -179,7 +154,7 @@ class MediaLoadTest {
       assertEquals(List.of(), failures, "every load call succeeds");
       assertTrue(calls.get() >= 3L * CLIENTS, "the callers ran: " + calls.get());
       MediaTrees.assertSameContent(sourceRoot, targetRoot, false);
-      assertTrue(targetPeak.get() < RSS_BOUND, "target RSS peaked at " + (targetPeak.get() >> 20) + " MiB");
+      assertTrue(peaks.target() < RSS_BOUND, "target RSS peaked at " + (peaks.target() >> 20) + " MiB");
     }
   }
 

@@ -25,8 +25,6 @@ import java.util.regex.Pattern;
 public final class ChildAgent implements AutoCloseable {
   /** The heap limit the agent runs with by default; memory bounds in tests are set against it. */
   public static final String MAX_HEAP = "-Xmx256m";
-  /** Quick to start: C1 only. Tests that measure the agent pass the unit file's options instead. */
-  private static final List<String> TEST_JVM = List.of(MAX_HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
 
   private static final Pattern CODE = Pattern.compile("pairing code: (\\S+)");
   private static final Pattern RSS = Pattern.compile("VmRSS:\\s+(\\d+) kB");
@@ -45,7 +43,7 @@ public final class ChildAgent implements AutoCloseable {
 
   /** Writes {@code dir/agent.conf} with a free loopback port; call {@link #init()} then {@link #start()}. */
   public static ChildAgent configure(Path dir, Map<ConfigKey, String> settings) throws IOException {
-    return configure(dir, settings, new AgentJvm(TEST_JVM, Map.of()));
+    return configure(dir, settings, AgentJvm.QUICK);
   }
 
   /** As {@link #configure(Path, Map)}, with the agent's JVM started as {@code jvm} says. */
