@@ -1,6 +1,7 @@
 package dev.ferry.controller.testing;
 
 import dev.ferry.agent.config.ConfigKey;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -34,10 +35,10 @@ public record ChildAgentPair(ChildAgent source, ChildAgent target, TestControlle
     }
   }
 
-  private void pair(String name, ChildAgent agent, String code) throws java.io.IOException {
+  private void pair(String name, ChildAgent agent, String code) throws IOException {
     TestController.Run run = controller.run("pair", name, agent.address(), "--code", code);
     if (run.exitCode() != 0) {
-      throw new java.io.IOException("ferry pair " + name + " failed: " + run.err());
+      throw new IOException("ferry pair " + name + " failed: " + run.err());
     }
   }
 
