@@ -1,10 +1,10 @@
 package dev.ferry.agent.postgres;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.ferry.agent.testing.Tmpfs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -35,15 +35,11 @@ class RestoreFailureTest {
   void aFullDataDirectoryIsNamedEvenWhenTheServerDoesNotSaySo() throws Exception {
     assumeTrue("root".equals(System.getProperty("user.name")), "mounting a tmpfs needs root");
     Path data = Files.createDirectory(dir.resolve("data"));
-    assertEquals(0, new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "ferry-test-full", data.toString())
-        .inheritIO().start().waitFor());
-    try {
+    try (Tmpfs full = Tmpfs.mount(data, "ferry-test-full", "size=1m")) {
       String message = DatabaseCopier.restoreFailed("mastodon_ferry_staging",
-          "pg_restore failed (exit 1): connection to server failed: FATAL:  could not write init file", data).getMessage();
+          "pg_restore failed (exit 1): connection to server failed: FATAL:  could not write init file", full.path()).getMessage();
       assertTrue(message.startsWith("the target's database disk is full (data directory " + data + ", "), message);
       assertTrue(message.contains("could not write init file"), message);
-    } finally {
-      new ProcessBuilder("umount", data.toString()).inheritIO().start().waitFor();
     }
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ferry.agent.testing.TestPostgres;
+import dev.ferry.agent.testing.Tmpfs;
 import dev.ferry.controller.testing.AgentJvm;
 import dev.ferry.controller.testing.ChildAgent;
 import dev.ferry.controller.testing.ChildAgentPair;
@@ -56,8 +57,7 @@ class LargeFileMemoryTest {
 
     // The target's media on a tmpfs: 4 GiB of real bytes without waiting on this machine's disk.
     Path targetMastodon = Files.createDirectories(dir.resolve("target/mastodon"));
-    run("mount", "-t", "tmpfs", "-o", "size=" + (SIZE / MIB + 64) + "m", "ferry-large-file", targetMastodon.toString());
-    try {
+    try (Tmpfs targetDisk = Tmpfs.mount(targetMastodon, "ferry-large-file", "size=" + (SIZE / MIB + 64) + "m")) {
       Path targetRoot = Files.createDirectories(targetMastodon.resolve("public-system"));
       try (ChildAgentPair agents =
           ChildAgentPair.start(dir, sourceLive, sourceRoot, targetMastodon, targetRoot, AgentJvm.ofUnitFile())) {
@@ -69,20 +69,20 @@ class LargeFileMemoryTest {
         long started = System.nanoTime();
         CompletableFuture<TestController.Run> sync =
             CompletableFuture.supplyAsync(() -> controller.run("media", "sync", "--from", "src", "--to", "tgt", "--json"));
-        FileStore targetDisk = Files.getFileStore(targetMastodon);
+        FileStore targetStore = Files.getFileStore(targetDisk.path());
         long[] stalledAt = {SIZE / 4, SIZE * 5 / 8};
         long[] movedWhileFrozen = new long[stalledAt.length];
         for (int i = 0; i < stalledAt.length; i++) {
-          if (!awaitUsed(targetDisk, stalledAt[i], sync)) {
+          if (!awaitUsed(targetStore, stalledAt[i], sync)) {
             fail("the sync ended before " + stalledAt[i] / MIB + " MiB had arrived: " + sync.get().err()
                 + "\nsource agent " + (source.alive() ? "running" : "exited") + ", its log:\n" + Files.readString(source.log()));
           }
           target.freeze();
           try {
             Thread.sleep(200); // a write the signal caught inside the kernel completes first
-            long before = used(targetDisk);
+            long before = used(targetStore);
             TimeUnit.SECONDS.sleep(FREEZE_SECONDS);
-            movedWhileFrozen[i] = used(targetDisk) - before;
+            movedWhileFrozen[i] = used(targetStore) - before;
             assertTrue(source.alive(), "the source agent exited while the receiver was stalled: " + Files.readString(source.log()));
           } finally {
             target.thaw();
@@ -104,8 +104,6 @@ class LargeFileMemoryTest {
         assertTrue(peaks.source() < RSS_GOAL, "source agent's peak RSS " + peaks.source() / MIB + " MiB");
         assertTrue(peaks.target() < RSS_GOAL, "target agent's peak RSS " + peaks.target() / MIB + " MiB");
       }
-    } finally {
-      run("umount", "-l", targetMastodon.toString());
     }
   }
 
@@ -138,10 +136,5 @@ class LargeFileMemoryTest {
       Thread.sleep(20);
     }
     return false;
-  }
-
-  private static void run(String... command) throws IOException, InterruptedException {
-    Process process = new ProcessBuilder(command).inheritIO().start();
-    assertEquals(0, process.waitFor(), String.join(" ", command));
   }
 }

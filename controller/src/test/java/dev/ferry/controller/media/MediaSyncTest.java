@@ -10,6 +10,7 @@ import dev.ferry.agent.config.ConfigKey;
 import dev.ferry.agent.media.MediaTrees;
 import dev.ferry.agent.testing.TestAgent;
 import dev.ferry.agent.testing.TestPostgres;
+import dev.ferry.agent.testing.Tmpfs;
 import dev.ferry.controller.testing.TestController;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -198,33 +199,32 @@ class MediaSyncTest {
   void aFullTargetDiskStopsWithAClearErrorAndNoPartialFileUnderARealName() throws Exception {
     Path small = Files.createDirectories(dir.resolve("small"));
     hosts.close();
-    Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small.toString()).inheritIO().start();
-    assertEquals(0, mount.waitFor());
-    try {
-      hosts = MediaHosts.start(dir.resolve("full"), small.resolve("mastodon"));
-      MediaTrees.make(hosts.sourceRoot(), 20, 14);
-      Path video = hosts.sourceRoot().resolve("media_attachments/files/000/video.mp4");
-      Files.createDirectories(video.getParent());
-      byte[] data = new byte[6 * 1024 * 1024];
-      new java.util.Random(3).nextBytes(data);
-      Files.write(video, data);
+    try (Tmpfs disk = Tmpfs.mount(small, "tmpfs", "size=4m")) {
+      try {
+        hosts = MediaHosts.start(dir.resolve("full"), disk.path().resolve("mastodon"));
+        MediaTrees.make(hosts.sourceRoot(), 20, 14);
+        Path video = hosts.sourceRoot().resolve("media_attachments/files/000/video.mp4");
+        Files.createDirectories(video.getParent());
+        byte[] data = new byte[6 * 1024 * 1024];
+        new java.util.Random(3).nextBytes(data);
+        Files.write(video, data);
 
-      TestController.Run run = hosts.controller().run("media", "sync", "--from", "src", "--to", "tgt");
-      assertEquals(1, run.exitCode(), run.out());
-      assertTrue(run.err().contains("disk is full"), run.err());
-      assertFalse(Files.exists(hosts.targetRoot().resolve("media_attachments/files/000/video.mp4")));
-      try (Stream<Path> all = Files.walk(hosts.targetRoot())) {
-        for (Path p : all.filter(Files::isRegularFile).toList()) {
-          String name = p.getFileName().toString();
-          if (!name.startsWith(".")) {
-            Path source = hosts.sourceRoot().resolve(hosts.targetRoot().relativize(p));
-            assertTrue(java.util.Arrays.equals(Files.readAllBytes(source), Files.readAllBytes(p)), "only complete files under real names: " + p);
+        TestController.Run run = hosts.controller().run("media", "sync", "--from", "src", "--to", "tgt");
+        assertEquals(1, run.exitCode(), run.out());
+        assertTrue(run.err().contains("disk is full"), run.err());
+        assertFalse(Files.exists(hosts.targetRoot().resolve("media_attachments/files/000/video.mp4")));
+        try (Stream<Path> all = Files.walk(hosts.targetRoot())) {
+          for (Path p : all.filter(Files::isRegularFile).toList()) {
+            String name = p.getFileName().toString();
+            if (!name.startsWith(".")) {
+              Path source = hosts.sourceRoot().resolve(hosts.targetRoot().relativize(p));
+              assertTrue(java.util.Arrays.equals(Files.readAllBytes(source), Files.readAllBytes(p)), "only complete files under real names: " + p);
+            }
           }
         }
+      } finally {
+        hosts.close();
       }
-    } finally {
-      hosts.close();
-      new ProcessBuilder("umount", "-l", small.toString()).inheritIO().start().waitFor();
     }
   }
 

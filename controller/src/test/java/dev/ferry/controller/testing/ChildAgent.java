@@ -1,6 +1,7 @@
 package dev.ferry.controller.testing;
 
 import dev.ferry.agent.config.ConfigKey;
+import dev.ferry.agent.testing.Processes;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -8,6 +9,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -129,20 +131,17 @@ public final class ChildAgent implements AutoCloseable {
   }
 
   /** SIGSTOP: the agent stops reading its sockets, as a receiver that stalls would. */
-  public void freeze() throws IOException, InterruptedException {
+  public void freeze() throws IOException {
     signal("-STOP");
   }
 
   /** SIGCONT, after {@link #freeze()}. */
-  public void thaw() throws IOException, InterruptedException {
+  public void thaw() throws IOException {
     signal("-CONT");
   }
 
-  private void signal(String signal) throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start();
-    if (kill.waitFor() != 0) {
-      throw new IOException("kill " + signal + " " + process.pid() + " failed");
-    }
+  private void signal(String signal) throws IOException {
+    Processes.check(Duration.ofSeconds(10), "kill", signal, Long.toString(process.pid()));
   }
 
   /**
