@@ -104,25 +104,23 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
   @Override
   public void dumpDatabase(DumpDatabaseRequest request, StreamObserver<DumpDatabaseResponse> plain) {
     ServerCallStreamObserver<DumpDatabaseResponse> responses = (ServerCallStreamObserver<DumpDatabaseResponse>) plain;
-    ReadyGate gate = new ReadyGate();
     AtomicReference<DumpProcess> running = new AtomicReference<>();
     // Ready until four chunks wait in the transport (the default is 32 KiB, less than one chunk):
     // pg_dump keeps running while the last chunks are on their way, instead of waiting in
     // lockstep with each send. Bounded all the same: about 1 MiB per dump.
     responses.setOnReadyThreshold(CHUNK * 4);
-    responses.setOnReadyHandler(gate::signal);
-    responses.setOnCancelHandler(
-        () -> {
-          gate.cancel();
-          DumpProcess dump = running.get();
-          if (dump != null) {
-            dump.close();
-          }
-        });
+    // A cancelled dump stops pg_dump at once; the sender then meets the cancel at its next wait,
+    // and the catch below stays quiet about it.
+    ReadyGate gate = new ReadyGate(responses, () -> {
+      DumpProcess dump = running.get();
+      if (dump != null) {
+        dump.close();
+      }
+    });
     workers.execute(
         () -> {
           try {
-            gate.awaitReady(responses);
+            gate.await();
             responses.onNext(
                 DumpDatabaseResponse.newBuilder().setHeader(DumpHeader.newBuilder().setDatabaseName(pg.database().name())).build());
             long bytes = 0;
@@ -135,9 +133,7 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
               byte[] buffer = new byte[CHUNK];
               int n;
               while ((n = archive.readNBytes(buffer, 0, CHUNK)) > 0) {
-                if (!gate.awaitReady(responses)) {
-                  return;
-                }
+                gate.await();
                 responses.onNext(DumpDatabaseResponse.newBuilder().setChunk(ByteString.copyFrom(buffer, 0, n)).build());
                 bytes += n;
               }
@@ -151,9 +147,7 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
             // Counted after the dump: if these equal the restored copy, nothing was lost and
             // nothing changed on the source since pg_dump's snapshot.
             DatabaseCounts after = inspector.counts();
-            if (!gate.awaitReady(responses)) {
-              return;
-            }
+            gate.await();
             responses.onNext(
                 DumpDatabaseResponse.newBuilder()
                     .setTrailer(DumpTrailer.newBuilder().setCounts(DatabaseProtos.toProto(after)).setBytes(bytes))
@@ -250,32 +244,6 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
   }
 
   /** Lets a worker thread wait until the stream can take another message, without spinning. */
-  private static final class ReadyGate {
-    private boolean cancelled;
-
-    synchronized void signal() {
-      notifyAll();
-    }
-
-    synchronized void cancel() {
-      cancelled = true;
-      notifyAll();
-    }
-
-    synchronized boolean cancelled() {
-      return cancelled;
-    }
-
-    /** Waits until ready; false if the call was cancelled. */
-    synchronized boolean awaitReady(ServerCallStreamObserver<?> responses) throws InterruptedException {
-      while (!cancelled && !responses.isReady()) {
-        // The onReady handler signals; the timeout guards against a signal lost between checks.
-        wait(1000);
-      }
-      return !cancelled;
-    }
-  }
-
   /**
    * Sends progress when the stream can take it and drops what it cannot: only the latest
    * progress matters, so a slow controller never makes the copy wait or the agent buffer.

@@ -3,10 +3,13 @@ package dev.ferry.agent.grpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.time.Duration;
 
 /**
  * Lets a worker thread that produces a server stream wait until gRPC can take another message,
- * so a slow receiver makes the sender wait instead of piling messages up in memory.
+ * so a slow receiver makes the sender wait instead of piling messages up in memory. The one
+ * place the agent's streams wait for readiness: media, database dumps, tootctl output and Redis
+ * dumps all go through it. Create it in the rpc method itself, where gRPC accepts its handlers.
  */
 final class ReadyGate {
   private final ServerCallStreamObserver<?> call;
@@ -14,12 +17,21 @@ final class ReadyGate {
   private volatile boolean cancelled;
 
   ReadyGate(ServerCallStreamObserver<?> call) {
+    this(call, () -> { });
+  }
+
+  /** @param onCancel run once if the caller cancels, before any waiting sender is woken */
+  ReadyGate(ServerCallStreamObserver<?> call, Runnable onCancel) {
     this.call = call;
     call.setOnReadyHandler(this::signal);
     call.setOnCancelHandler(
         () -> {
           cancelled = true;
-          signal();
+          try {
+            onCancel.run();
+          } finally {
+            signal();
+          }
         });
   }
 
@@ -35,10 +47,26 @@ final class ReadyGate {
 
   /** Blocks until the call is ready for a message; throws if the peer went away. */
   void await() throws IOException {
+    await(null);
+  }
+
+  /**
+   * Like {@link #await()}, and also throws if the receiver has taken nothing for {@code
+   * stallLimit} (null: no limit).
+   */
+  void await(Duration stallLimit) throws IOException {
+    long began = System.nanoTime();
     synchronized (lock) {
-      while (!call.isReady()) {
+      while (true) {
         if (cancelled()) {
           throw new IOException("the caller cancelled the call");
+        }
+        if (call.isReady()) {
+          return;
+        }
+        if (stallLimit != null && System.nanoTime() - began > stallLimit.toNanos()) {
+          throw new IOException("the receiver took no data for "
+              + (stallLimit.toMinutes() > 0 ? stallLimit.toMinutes() + " minutes" : stallLimit.toMillis() + " ms"));
         }
         try {
           // The handler notifies; the timeout only guards against a lost wake-up.
