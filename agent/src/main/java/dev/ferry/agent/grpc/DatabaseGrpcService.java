@@ -243,7 +243,6 @@ public final class DatabaseGrpcService extends DatabaseServiceGrpc.DatabaseServi
         });
   }
 
-  /** Lets a worker thread wait until the stream can take another message, without spinning. */
   /**
    * Sends progress when the stream can take it and drops what it cannot: only the latest
    * progress matters, so a slow controller never makes the copy wait or the agent buffer.
