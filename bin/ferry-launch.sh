@@ -55,13 +55,13 @@ ferry_run_with_cds() {
   # TLS, gRPC and netty classes that every command talking to an agent loads, and so saves a
   # first `media sync` or `migrate` nearly all that an archive of its own would (0.64 against
   # 0.66 s for a small sync, 1.1 s with none). Such a command then never writes its own.
-  local pair_archive="$cache/$(basename "$jar" .jar)-pair-$id.jsa"
-  [[ -f "$archive" ]] || archive="$pair_archive"
-  if [[ -f "$archive" ]]; then
-    # shellcheck disable=SC2086
-    exec "$java" -XX:SharedArchiveFile="$archive" -Xlog:cds=off -Xlog:cds+dynamic=off ${FERRY_JAVA_OPTS:-} -jar "$jar" "$@"
-  fi
-  archive="$cache/$(basename "$jar" .jar)-$command-$id.jsa"
+  local mapped
+  for mapped in "$archive" "$cache/$(basename "$jar" .jar)-pair-$id.jsa"; do
+    if [[ -f "$mapped" ]]; then
+      # shellcheck disable=SC2086
+      exec "$java" -XX:SharedArchiveFile="$mapped" -Xlog:cds=off -Xlog:cds+dynamic=off ${FERRY_JAVA_OPTS:-} -jar "$jar" "$@"
+    fi
+  done
   mkdir -p "$cache" 2>/dev/null && [[ -w "$cache" ]] || return 0
   # First run: write the archive at exit under a temporary name, then move it into place, so a
   # concurrent run never maps a half-written file. Not exec'd, so the move can follow.
