@@ -8,8 +8,10 @@ import java.time.Duration;
 /**
  * Lets a worker thread that produces a server stream wait until gRPC can take another message,
  * so a slow receiver makes the sender wait instead of piling messages up in memory. The one
- * place the agent's streams wait for readiness: media, database dumps, tootctl output and Redis
- * dumps all go through it. Create it in the rpc method itself, where gRPC accepts its handlers.
+ * place the agent's server streams block for readiness: media, database dumps, tootctl output
+ * and Redis dumps all go through it (progress messages are dropped when not ready instead, and
+ * the media client's requests are sent from the ready callback). Create it in the rpc method
+ * itself, where gRPC accepts its handlers.
  */
 final class ReadyGate {
   private final ServerCallStreamObserver<?> call;
