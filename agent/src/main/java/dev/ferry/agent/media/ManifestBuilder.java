@@ -40,10 +40,14 @@ public final class ManifestBuilder {
     if (!Files.isDirectory(root)) {
       throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
     }
-    walkDirectory(root.toRealPath(), "", sink);
+    Path realRoot = root.toRealPath();
+    try (WalkAhead ahead = new WalkAhead(realRoot)) {
+      walkDirectory(realRoot, "", sink, ahead);
+    }
   }
 
-  private static void walkDirectory(Path dir, String prefix, Sink sink) throws IOException {
+  private static void walkDirectory(Path dir, String prefix, Sink sink, WalkAhead ahead) throws IOException {
+    ahead.visited();
     List<String> names = new ArrayList<>();
     try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
       for (Path child : children) {
@@ -67,7 +71,7 @@ public final class ManifestBuilder {
       int mode = mode(attributes.permissions());
       if (attributes.isDirectory()) {
         sink.accept(new MediaEntry(relative, EntryKind.DIRECTORY, 0, mtime, mode, ""));
-        walkDirectory(child, relative + "/", sink);
+        walkDirectory(child, relative + "/", sink, ahead);
       } else if (attributes.isRegularFile()) {
         sink.accept(new MediaEntry(relative, EntryKind.FILE, attributes.size(), mtime, mode, ""));
       } else if (attributes.isSymbolicLink()) {

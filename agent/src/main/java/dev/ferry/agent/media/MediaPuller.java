@@ -134,6 +134,8 @@ public final class MediaPuller {
     private long directoriesCreated;
     private long nextRequest;
     private RootGuard guard;
+    /** Warms this host's own tree ahead of the scan, which looks up each path in turn. */
+    private WalkAhead ahead;
     private MediaTarReader reader;
     private InputStream tar;
     private Thread readerThread;
@@ -146,13 +148,19 @@ public final class MediaPuller {
 
     PullSummary execute() throws IOException {
       long scannedAt;
-      if (options.dryRun()) {
-        source.manifest(this::firstThenScan);
-        begin();
-        leaveAll();
-        scannedAt = clock.millis();
-      } else {
-        scannedAt = scanWhileTransferring();
+      try {
+        if (options.dryRun()) {
+          source.manifest(this::firstThenScan);
+          begin();
+          leaveAll();
+          scannedAt = clock.millis();
+        } else {
+          scannedAt = scanWhileTransferring();
+        }
+      } finally {
+        if (ahead != null) {
+          ahead.close();
+        }
       }
       long transferredAt = clock.millis();
       if (!options.dryRun()) {
@@ -225,6 +233,8 @@ public final class MediaPuller {
       }
       prepareRoot();
       guard = new RootGuard(root);
+      ahead = new WalkAhead(guard.root(), options.excludeCache() ? MediaPaths::isCache : path -> false, path -> { });
+      ahead.visited();
       reader = new MediaTarReader(guard, policy, this);
       open.push(new OpenDirectory(null, guard.root(), false, false, options.delete()));
       if (options.dryRun()) {
@@ -311,6 +321,7 @@ public final class MediaPuller {
           refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
         } else {
           unsettled = !settled(local, entry, unix);
+          ahead.visited(); // only directories that were here: those the walk ahead can know of
         }
         open.push(new OpenDirectory(entry, local, created, unsettled, options.delete()));
         report(false);
@@ -383,6 +394,7 @@ public final class MediaPuller {
       if (options.delete()) {
         deleteExtraneous(open.peek());
       }
+      ahead.close();
     }
 
     /**

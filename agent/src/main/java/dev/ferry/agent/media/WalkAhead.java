@@ -1,0 +1,182 @@
+package dev.ferry.agent.media;
+
+import dev.ferry.agent.threads.DaemonThreads;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * Lists directories a little ahead of a depth-first walk, on several threads, so a cold disk
+ * serves many metadata reads at once: {@link ManifestBuilder}'s walk on the source, and on the
+ * target the scan that looks up each path of the manifest in its own tree. Both must go one
+ * directory after another (the manifest is depth first, sorted by name), and on a cold disk
+ * nearly all of their time is spent waiting for one directory block or inode at a time: a
+ * Mastodon tree has a directory or two per file ({@code 000/000/001/original/}). What this reads
+ * is thrown away; the kernel's dentry and inode caches keep it, and the walk then finds it in
+ * memory.
+ *
+ * <p>It takes the directories it knows of in the walk's own order, so it works just where the
+ * walk is about to go, and stops {@link #DIRECTORIES_AHEAD} directories ahead of it, so on a
+ * large tree it does not read so far ahead that the kernel drops the listings before the walk
+ * gets there. It reads only, never follows a symlink, and a failure costs nothing but the head
+ * start: the walk meets the same directory in turn and reports problems as before.
+ *
+ * <p>Bounded whatever the tree and however many walks run: one pool of {@link #THREADS} threads
+ * for the whole agent, at most {@link #THREADS} listings at once per walk, and at most
+ * {@link #PENDING_LIMIT} directories known but not yet listed (past that, the furthest are
+ * forgotten and the walk lists them itself).
+ */
+final class WalkAhead implements AutoCloseable {
+  /** Mostly waiting on the disk, not computing: more threads than cores keep its queue full. */
+  static final int THREADS = 8;
+  static final int DIRECTORIES_AHEAD = 2048;
+  static final int PENDING_LIMIT = 16_384;
+  private static final ExecutorService THREAD_POOL = Executors.newFixedThreadPool(THREADS, new DaemonThreads("ferry-walk-ahead"));
+
+  /**
+   * The walk's order for relative paths: depth first, names sorted as {@link String#compareTo}
+   * sorts them. That is the order of the strings with {@code '/'} below every other character, so
+   * a directory's subtree comes right after it and before its next sibling.
+   */
+  static final Comparator<String> DEPTH_FIRST =
+      (a, b) -> {
+        int n = Math.min(a.length(), b.length());
+        for (int i = 0; i < n; i++) {
+          char x = a.charAt(i);
+          char y = b.charAt(i);
+          if (x != y) {
+            return x == '/' ? -1 : y == '/' ? 1 : Character.compare(x, y);
+          }
+        }
+        return Integer.compare(a.length(), b.length());
+      };
+
+  private final Path root;
+  private final Predicate<String> leaveOut;
+  private final Consumer<String> onListed;
+  private final TreeSet<String> pending = new TreeSet<>(DEPTH_FIRST);
+  private int running;
+  private long listed;
+  private long visited;
+  private volatile boolean closed;
+
+  /** Starts on {@code root}'s children; {@code root} must be a real path (the walk's). */
+  WalkAhead(Path root) {
+    this(root, path -> false, path -> { });
+  }
+
+  /**
+   * @param leaveOut directories (by relative path) the walk will not enter, so neither does this
+   * @param onListed told of every directory listed ahead, by relative path (tests)
+   */
+  WalkAhead(Path root, Predicate<String> leaveOut, Consumer<String> onListed) {
+    this.root = root;
+    this.leaveOut = leaveOut;
+    this.onListed = onListed;
+    synchronized (this) {
+      pending.add("");
+      schedule();
+    }
+  }
+
+  /** The walk has entered one more directory (the root counts). */
+  synchronized void visited() {
+    visited++;
+    schedule();
+  }
+
+  /** Starts another lister while there is work, room ahead of the walk and a thread to spare. */
+  private void schedule() {
+    if (canList() && running < THREADS) {
+      running++;
+      THREAD_POOL.execute(this::listWhileThereIsWork);
+    }
+  }
+
+  private boolean canList() {
+    return !closed && listed - visited < DIRECTORIES_AHEAD && !pending.isEmpty();
+  }
+
+  /**
+   * Lists one directory after another for as long as it may, rather than one pool task each: a
+   * handoff between threads costs about as much as listing a directory that is already cached.
+   */
+  private void listWhileThereIsWork() {
+    String directory;
+    synchronized (this) {
+      if (!canList()) {
+        running--;
+        return;
+      }
+      directory = pending.pollFirst();
+      schedule(); // a sibling for the next directory, if there is one
+    }
+    while (true) {
+      List<String> children = list(directory);
+      synchronized (this) {
+        listed++;
+        if (!closed) {
+          pending.addAll(children);
+          while (pending.size() > PENDING_LIMIT) {
+            pending.pollLast();
+          }
+        }
+        if (!canList()) {
+          running--;
+          return;
+        }
+        directory = pending.pollFirst();
+        schedule();
+      }
+    }
+  }
+
+  /** The subdirectories of {@code directory}, read with the inode of every entry in it. */
+  private List<String> list(String directory) {
+    List<String> children = new ArrayList<>();
+    String prefix = directory.isEmpty() ? "" : directory + "/";
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory.isEmpty() ? root : root.resolve(directory))) {
+      for (Path child : entries) {
+        if (closed) {
+          break;
+        }
+        String name = child.getFileName().toString();
+        if (MediaPaths.isPartial(name)) {
+          continue;
+        }
+        // The inode read is most of what the walk would wait for; reading it here is the point.
+        if (Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isDirectory()
+            && !leaveOut.test(prefix + name)) {
+          children.add(prefix + name);
+        }
+      }
+      onListed.accept(directory);
+    } catch (IOException | RuntimeException e) {
+      // Gone, unreadable or not a directory any more: the walk meets it in turn and says so.
+    }
+    return children;
+  }
+
+  /** No listing is under way (tests). */
+  synchronized boolean idle() {
+    return running == 0;
+  }
+
+  /** The walk is over: nothing more is handed out, and listings under way stop at their next entry. */
+  @Override
+  public synchronized void close() {
+    closed = true;
+    pending.clear();
+  }
+}
