@@ -6,10 +6,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.security.MessageDigest;
@@ -22,10 +19,11 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 /**
  * The source side of ReadFiles: writes requested files of the media root as a POSIX tar, each
  * file followed by a digest entry with its SHA-256. Reads through one fixed buffer, so memory
- * does not depend on file sizes. Every path is checked against the root before anything is read.
+ * does not depend on file sizes. Every file is opened through {@link SourceFiles}, which never
+ * follows a symlink on the way, so nothing outside the root is ever read.
  */
 public final class MediaTarWriter implements Closeable {
-  private final RootGuard guard;
+  private final SourceFiles files;
   private final TarArchiveOutputStream tar;
   private final byte[] buffer = new byte[AtomicFileWriter.BUFFER];
   private final ByteBuffer wrapped = ByteBuffer.wrap(buffer);
@@ -35,7 +33,7 @@ public final class MediaTarWriter implements Closeable {
     if (!Files.isDirectory(root)) {
       throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
     }
-    this.guard = new RootGuard(root);
+    this.files = new SourceFiles(root);
     // One record per block: every record reaches {@code out} as soon as it is written, so a flush
     // (when the target has asked for nothing more yet) delivers all of the last file, its digest
     // included, instead of leaving it in a half-filled 10 KiB block until more requests come.
@@ -60,25 +58,20 @@ public final class MediaTarWriter implements Closeable {
     if (request.offset() < 0) {
       throw MediaPaths.unsafe(request.path(), "negative offset " + request.offset());
     }
-    Path path = guard.existing(request.path());
-    PosixFileAttributes attributes;
-    try {
-      attributes = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    } catch (NoSuchFileException e) {
-      return false;
-    }
-    if (attributes.isSymbolicLink()) {
-      TarArchiveEntry entry = new TarArchiveEntry(request.path(), TarConstants.LF_SYMLINK);
-      entry.setLinkName(Files.readSymbolicLink(path).toString());
-      entry.setModTime(wholeSeconds(attributes.lastModifiedTime()));
-      tar.putArchiveEntry(entry);
-      tar.closeArchiveEntry();
-      return true;
-    }
-    if (!attributes.isRegularFile()) {
-      return false;
-    }
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+    try (SourceFiles.Entry found = files.open(request.path())) {
+      if (found == null) {
+        return false;
+      }
+      PosixFileAttributes attributes = found.attributes();
+      if (found.linkTarget() != null) {
+        TarArchiveEntry entry = new TarArchiveEntry(request.path(), TarConstants.LF_SYMLINK);
+        entry.setLinkName(found.linkTarget());
+        entry.setModTime(wholeSeconds(attributes.lastModifiedTime()));
+        tar.putArchiveEntry(entry);
+        tar.closeArchiveEntry();
+        return true;
+      }
+      FileChannel channel = found.channel();
       long size = channel.size();
       long offset = request.offset() > 0 && request.offset() <= size ? request.offset() : 0;
       MessageDigest digest = AtomicFileWriter.sha256();
@@ -161,6 +154,10 @@ public final class MediaTarWriter implements Closeable {
 
   @Override
   public void close() throws IOException {
-    tar.close();
+    try {
+      tar.close();
+    } finally {
+      files.close();
+    }
   }
 }
