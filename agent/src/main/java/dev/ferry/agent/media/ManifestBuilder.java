@@ -41,19 +41,20 @@ public final class ManifestBuilder {
       throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
     }
     Path realRoot = root.toRealPath();
-    try (WalkAhead ahead = new WalkAhead(realRoot)) {
+    try (WalkAhead ahead = new WalkAhead(realRoot, path -> false)) {
       walkDirectory(realRoot, "", sink, ahead);
     }
   }
 
   private static void walkDirectory(Path dir, String prefix, Sink sink, WalkAhead ahead) throws IOException {
-    ahead.visited();
+    long started = System.nanoTime();
     List<String> names = new ArrayList<>();
     try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
       for (Path child : children) {
         names.add(child.getFileName().toString());
       }
     }
+    ahead.visited(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1), System.nanoTime() - started);
     Collections.sort(names);
     for (String name : names) {
       if (MediaPaths.isPartial(name)) {

@@ -233,8 +233,8 @@ public final class MediaPuller {
       }
       prepareRoot();
       guard = new RootGuard(root);
-      ahead = new WalkAhead(guard.root(), options.excludeCache() ? MediaPaths::isCache : path -> false, path -> { });
-      ahead.visited();
+      ahead = new WalkAhead(guard.root(), options.excludeCache() ? MediaPaths::isCache : path -> false);
+      ahead.visited("", 0);
       reader = new MediaTarReader(guard, policy, this);
       open.push(new OpenDirectory(null, guard.root(), false, false, options.delete()));
       if (options.dryRun()) {
@@ -309,7 +309,9 @@ public final class MediaPuller {
       if (entry.kind() == EntryKind.DIRECTORY) {
         // One lstat that also tells whether mode, owner and mtime are already right, so that the
         // finishing can skip directories nothing was written to (most of a re-sync).
+        long lookedAt = System.nanoTime();
         Map<String, Object> unix = inNewDirectory ? null : unixAttributes(local);
+        long lookup = System.nanoTime() - lookedAt;
         boolean created = false;
         boolean unsettled = false;
         if (unix == null) {
@@ -321,7 +323,7 @@ public final class MediaPuller {
           refuse(MediaPaths.printable(path) + ": a directory on the source but not on the target; left alone");
         } else {
           unsettled = !settled(local, entry, unix);
-          ahead.visited(); // only directories that were here: those the walk ahead can know of
+          ahead.visited(path, lookup); // only directories that were here: those the walk ahead can know of
         }
         open.push(new OpenDirectory(entry, local, created, unsettled, options.delete()));
         report(false);

@@ -27,10 +27,14 @@ import java.util.function.Predicate;
  * memory.
  *
  * <p>It takes the directories it knows of in the walk's own order, so it works just where the
- * walk is about to go, and stops {@link #DIRECTORIES_AHEAD} directories ahead of it, so on a
- * large tree it does not read so far ahead that the kernel drops the listings before the walk
- * gets there. It reads only, never follows a symlink, and a failure costs nothing but the head
- * start: the walk meets the same directory in turn and reports problems as before.
+ * walk is about to go, forgets those the walk has passed, and stops {@link #DIRECTORIES_AHEAD}
+ * directories ahead of it, so on a large tree it does not read so far ahead that the kernel drops
+ * the listings before the walk gets there. It works only while the disk is cold: it starts when
+ * the walk reports a directory that took {@link #COLD_NANOS} or more to look at, and stops after
+ * {@link #WARM_STREAK} of its own listings in a row were quicker than that (a cached tree, as in
+ * a re-sync soon after the last, where listing everything twice would only cost CPU). It reads
+ * only, never follows a symlink, and a failure costs nothing but the head start: the walk meets
+ * the same directory in turn and reports problems as before.
  *
  * <p>Bounded whatever the tree and however many walks run: one pool of {@link #THREADS} threads
  * for the whole agent, at most {@link #THREADS} listings at once per walk, and at most
@@ -42,6 +46,9 @@ final class WalkAhead implements AutoCloseable {
   static final int THREADS = 8;
   static final int DIRECTORIES_AHEAD = 2048;
   static final int PENDING_LIMIT = 16_384;
+  /** A directory that took this long went to the disk; a cached one takes a few microseconds. */
+  static final long COLD_NANOS = 100_000;
+  static final int WARM_STREAK = 64;
   private static final ExecutorService THREAD_POOL = Executors.newFixedThreadPool(THREADS, new DaemonThreads("ferry-walk-ahead"));
 
   /**
@@ -65,34 +72,48 @@ final class WalkAhead implements AutoCloseable {
   private final Path root;
   private final Predicate<String> leaveOut;
   private final Consumer<String> onListed;
+  private final long coldNanos;
   private final TreeSet<String> pending = new TreeSet<>(DEPTH_FIRST);
   private int running;
   private long listed;
   private long visited;
+  /** The directory the walk entered last. */
+  private String position = "";
+  private boolean cold;
+  private int warmStreak;
   private volatile boolean closed;
 
   /** Starts on {@code root}'s children; {@code root} must be a real path (the walk's). */
-  WalkAhead(Path root) {
-    this(root, path -> false, path -> { });
+  WalkAhead(Path root, Predicate<String> leaveOut) {
+    this(root, leaveOut, path -> { }, COLD_NANOS);
   }
 
   /**
    * @param leaveOut directories (by relative path) the walk will not enter, so neither does this
    * @param onListed told of every directory listed ahead, by relative path (tests)
+   * @param coldNanos how long a look at a directory takes when it goes to the disk (tests)
    */
-  WalkAhead(Path root, Predicate<String> leaveOut, Consumer<String> onListed) {
+  WalkAhead(Path root, Predicate<String> leaveOut, Consumer<String> onListed, long coldNanos) {
     this.root = root;
     this.leaveOut = leaveOut;
     this.onListed = onListed;
+    this.coldNanos = coldNanos;
     synchronized (this) {
       pending.add("");
-      schedule();
     }
   }
 
-  /** The walk has entered one more directory (the root counts). */
-  synchronized void visited() {
+  /**
+   * The walk has entered {@code directory} (relative; the root is "") and took {@code nanos} to
+   * look at it, which says whether the disk is cold here.
+   */
+  synchronized void visited(String directory, long nanos) {
     visited++;
+    position = directory;
+    if (nanos >= coldNanos) {
+      cold = true;
+      warmStreak = 0;
+    }
     schedule();
   }
 
@@ -105,7 +126,26 @@ final class WalkAhead implements AutoCloseable {
   }
 
   private boolean canList() {
-    return !closed && listed - visited < DIRECTORIES_AHEAD && !pending.isEmpty();
+    return !closed && cold && listed - visited < DIRECTORIES_AHEAD && !pending.isEmpty();
+  }
+
+  /**
+   * The next directory to list, forgetting those whose whole subtree the walk has passed; null if
+   * none is left. A directory the walk is inside is still listed (its later children are ahead),
+   * but says nothing of the disk: the walk has just read it.
+   */
+  private String next() {
+    while (!pending.isEmpty()) {
+      String first = pending.pollFirst();
+      if (isAhead(first) || first.isEmpty() || position.equals(first) || position.startsWith(first + "/")) {
+        return first;
+      }
+    }
+    return null;
+  }
+
+  private boolean isAhead(String directory) {
+    return DEPTH_FIRST.compare(directory, position) > 0;
   }
 
   /**
@@ -113,31 +153,35 @@ final class WalkAhead implements AutoCloseable {
    * handoff between threads costs about as much as listing a directory that is already cached.
    */
   private void listWhileThereIsWork() {
-    String directory;
-    synchronized (this) {
-      if (!canList()) {
-        running--;
-        return;
-      }
-      directory = pending.pollFirst();
-      schedule(); // a sibling for the next directory, if there is one
-    }
     while (true) {
+      String directory;
+      boolean ahead;
+      synchronized (this) {
+        directory = canList() ? next() : null;
+        if (directory == null) {
+          running--;
+          return;
+        }
+        ahead = isAhead(directory);
+        schedule(); // a sibling for the next directory, if there is one
+      }
+      long started = System.nanoTime();
       List<String> children = list(directory);
+      long nanos = System.nanoTime() - started;
       synchronized (this) {
         listed++;
+        if (ahead) {
+          warmStreak = nanos < coldNanos ? warmStreak + 1 : 0;
+          if (warmStreak >= WARM_STREAK) {
+            cold = false;
+          }
+        }
         if (!closed) {
           pending.addAll(children);
           while (pending.size() > PENDING_LIMIT) {
             pending.pollLast();
           }
         }
-        if (!canList()) {
-          running--;
-          return;
-        }
-        directory = pending.pollFirst();
-        schedule();
       }
     }
   }

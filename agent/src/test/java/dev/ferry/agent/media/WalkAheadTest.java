@@ -57,10 +57,11 @@ class WalkAheadTest {
     assertEquals(0, new ProcessBuilder("mkfifo", root.resolve("fifo").toString()).start().waitFor());
 
     Set<String> listed = ConcurrentHashMap.newKeySet();
-    try (WalkAhead ahead = new WalkAhead(root.toRealPath(), path -> false, listed::add)) {
-      // A walk that has reached the end: nothing holds the lister back.
+    // Every listing counts as cold (coldNanos 0), so it never stops for a cached tree.
+    try (WalkAhead ahead = new WalkAhead(root.toRealPath(), path -> false, listed::add, 0)) {
+      // A walk still at the root but far along in count: only the lead's bound could hold the lister back.
       for (int i = 0; i < 100; i++) {
-        ahead.visited();
+        ahead.visited("", 0);
       }
       awaitIdle(ahead);
     }
@@ -74,9 +75,9 @@ class WalkAheadTest {
     Files.createDirectories(root.resolve("cache/custom_emojis/images"));
     Files.createDirectories(root.resolve("media_attachments/files"));
     Set<String> listed = ConcurrentHashMap.newKeySet();
-    try (WalkAhead ahead = new WalkAhead(root.toRealPath(), MediaPaths::isCache, listed::add)) {
+    try (WalkAhead ahead = new WalkAhead(root.toRealPath(), MediaPaths::isCache, listed::add, 0)) {
       for (int i = 0; i < 100; i++) {
-        ahead.visited();
+        ahead.visited("", 0);
       }
       awaitIdle(ahead);
     }
@@ -92,8 +93,8 @@ class WalkAheadTest {
       Files.createDirectory(root.resolve(String.format("%05d", i)));
     }
     Set<String> listed = ConcurrentHashMap.newKeySet();
-    try (WalkAhead ahead = new WalkAhead(root.toRealPath(), path -> false, listed::add)) {
-      ahead.visited(); // the walk is in the root, and no further
+    try (WalkAhead ahead = new WalkAhead(root.toRealPath(), path -> false, listed::add, 0)) {
+      ahead.visited("", 0); // the walk is in the root, and no further
       awaitIdle(ahead);
       int first = listed.size();
       assertTrue(first >= WalkAhead.DIRECTORIES_AHEAD && first <= WalkAhead.DIRECTORIES_AHEAD + WalkAhead.THREADS,
@@ -104,7 +105,7 @@ class WalkAheadTest {
       }
 
       for (int i = 0; i < 500; i++) {
-        ahead.visited();
+        ahead.visited(String.format("%05d", i), 0);
       }
       awaitIdle(ahead);
       int second = listed.size();
@@ -112,11 +113,37 @@ class WalkAheadTest {
           "listed " + second + " after 500 more directories");
 
       ahead.close();
-      for (int i = 0; i < 2000; i++) {
-        ahead.visited();
+      for (int i = 500; i < 2500; i++) {
+        ahead.visited(String.format("%05d", i), 0);
       }
       awaitIdle(ahead);
       assertEquals(second, listed.size(), "listed more after the walk ended");
+    }
+  }
+
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void listsNothingWhileTheWalkFindsTheTreeCachedAndStopsOnceItsOwnListingsAreQuick() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("system"));
+    for (int i = 0; i < 1000; i++) {
+      Files.createDirectory(root.resolve(String.format("%04d", i)));
+    }
+    Set<String> listed = ConcurrentHashMap.newKeySet();
+    long coldNanos = TimeUnit.MILLISECONDS.toNanos(50); // a just-created tree lists far quicker, even on a busy machine
+    try (WalkAhead ahead = new WalkAhead(root.toRealPath(), path -> false, listed::add, coldNanos)) {
+      for (int i = 0; i < 10; i++) {
+        ahead.visited(i == 0 ? "" : String.format("%04d", i - 1), 1000);
+      }
+      awaitIdle(ahead);
+      assertEquals(Set.of(), listed, "listed ahead of a walk that never waited");
+
+      ahead.visited("0009", coldNanos); // the walk waited on one directory
+      awaitIdle(ahead);
+      // The root (the walk is inside it: no evidence either way), then a run of quick listings.
+      int count = listed.size();
+      assertTrue(count >= WalkAhead.WARM_STREAK + 1 && count <= WalkAhead.WARM_STREAK + 1 + WalkAhead.THREADS,
+          "listed " + count + " before stopping");
+      assertTrue(listed.contains("0010") && !listed.contains("0005"), "listed behind the walk or not where it goes next");
     }
   }
 
