@@ -8,7 +8,8 @@
 #   ferry:   two real agents on loopback (bin/ferry-agent, mTLS), `bin/ferry media sync`
 #   rsyncd:  `rsync -a` to an rsync daemon on loopback (no encryption)
 #   ssh:     `rsync -a` over ssh to a throwaway sshd on a loopback port (encrypted, like ferry)
-# then a no-op re-sync of each. Samples both agents' RSS from /proc throughout, checks the copy,
+# then a no-op re-sync of each, first warm, then with caches dropped (as at a cutover on a busy
+# host, whose page cache has long since dropped the tree's metadata). Samples both agents' RSS from /proc throughout, checks the copy,
 # and prints the ratios. Needs root (the target agent chowns to the mastodon user), rsync and
 # openssh-server. Everything it starts is stopped and its temp directory removed on exit.
 set -euo pipefail
@@ -163,6 +164,9 @@ FERRY_NOOP=$(run_ferry noop)
 CPU2_SRC=$(cpu "${AGENT_PID[src]}"); CPU2_DST=$(cpu "${AGENT_PID[dst]}")
 echo "   $FERRY_NOOP s wall (agent: $(json "$WORK/ferry-noop.json" elapsed_millis) ms), sent $(json "$WORK/ferry-noop.json" files_sent) files, $(json "$WORK/ferry-noop.json" bytes_sent) bytes"
 echo "   agents' CPU: source $(cpu_used "$CPU1_SRC" "$CPU2_SRC") s, target $(cpu_used "$CPU1_DST" "$CPU2_DST") s"
+drop_caches
+FERRY_COLD=$(run_ferry cold)
+echo "   cold no-op (caches dropped): $FERRY_COLD s wall (agent: $(json "$WORK/ferry-cold.json" elapsed_millis) ms), sent $(json "$WORK/ferry-cold.json" files_sent) files"
 diff -r --no-dereference -q "$SRC" "$WORK/ferry-dst/mastodon/public-system" > /dev/null && echo "   copy verified: identical content (diff -r)"
 
 echo "== rsync -a to an rsync daemon on loopback"
@@ -185,7 +189,9 @@ t=$(now); rsync -a "$SRC/" "rsync://127.0.0.1:$RSYNC_PORT/media/"; RSYNCD_FIRST=
 t=$(now); sync -f "$WORK/rsyncd-dst"; RSYNCD_FLUSH=$(secs "$t" "$(now)")
 echo "   $RSYNCD_FIRST s, then $RSYNCD_FLUSH s until it is on disk (sync -f)"
 t=$(now); rsync -a "$SRC/" "rsync://127.0.0.1:$RSYNC_PORT/media/"; RSYNCD_NOOP=$(secs "$t" "$(now)")
-echo "   no-op: $RSYNCD_NOOP s"
+drop_caches
+t=$(now); rsync -a "$SRC/" "rsync://127.0.0.1:$RSYNC_PORT/media/"; RSYNCD_COLD=$(secs "$t" "$(now)")
+echo "   no-op: $RSYNCD_NOOP s, cold no-op: $RSYNCD_COLD s"
 
 echo "== rsync -a over ssh to a throwaway sshd on loopback"
 SSH_PORT=$(freeport)
@@ -214,19 +220,22 @@ t=$(now); rsync -a -e "$SSH" "$SRC/" "root@127.0.0.1:$WORK/ssh-dst/"; SSH_FIRST=
 t=$(now); sync -f "$WORK/ssh-dst"; SSH_FLUSH=$(secs "$t" "$(now)")
 echo "   $SSH_FIRST s, then $SSH_FLUSH s until it is on disk (sync -f)"
 t=$(now); rsync -a -e "$SSH" "$SRC/" "root@127.0.0.1:$WORK/ssh-dst/"; SSH_NOOP=$(secs "$t" "$(now)")
-echo "   no-op: $SSH_NOOP s"
+drop_caches
+t=$(now); rsync -a -e "$SSH" "$SRC/" "root@127.0.0.1:$WORK/ssh-dst/"; SSH_COLD=$(secs "$t" "$(now)")
+echo "   no-op: $SSH_NOOP s, cold no-op: $SSH_COLD s"
 
 read -r PEAK_SRC PEAK_DST < "$WORK/rss"
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 echo
 echo "== results: $FILES files, $((BYTES / 1024 / 1024)) MiB ($(date -u +%Y-%m-%d), $(nproc) cores)"
-printf '%-28s %10s %10s\n' "" "first (s)" "no-op (s)"
-printf '%-28s %10s %10s\n' "ferry (mTLS, agents)" "$FERRY_FIRST" "$FERRY_NOOP"
-printf '%-28s %10s %10s\n' "rsync -a, rsync daemon" "$RSYNCD_FIRST" "$RSYNCD_NOOP"
-printf '%-28s %10s %10s\n' "rsync -a over ssh" "$SSH_FIRST" "$SSH_NOOP"
+printf '%-28s %10s %10s %12s\n' "" "first (s)" "no-op (s)" "cold no-op"
+printf '%-28s %10s %10s %12s\n' "ferry (mTLS, agents)" "$FERRY_FIRST" "$FERRY_NOOP" "$FERRY_COLD"
+printf '%-28s %10s %10s %12s\n' "rsync -a, rsync daemon" "$RSYNCD_FIRST" "$RSYNCD_NOOP" "$RSYNCD_COLD"
+printf '%-28s %10s %10s %12s\n' "rsync -a over ssh" "$SSH_FIRST" "$SSH_NOOP" "$SSH_COLD"
 echo "ratios (> 1 means ferry is faster):"
 echo "   first copy: rsyncd/ferry $(ratio "$RSYNCD_FIRST" "$FERRY_FIRST"), ssh/ferry $(ratio "$SSH_FIRST" "$FERRY_FIRST")"
 echo "   no-op:      rsyncd/ferry $(ratio "$RSYNCD_NOOP" "$FERRY_NOOP"), ssh/ferry $(ratio "$SSH_NOOP" "$FERRY_NOOP")"
+echo "   cold no-op: rsyncd/ferry $(ratio "$RSYNCD_COLD" "$FERRY_COLD"), ssh/ferry $(ratio "$SSH_COLD" "$FERRY_COLD")"
 # ferry reports success only once the copy is on disk (one syncfs at the end); rsync returns with
 # it still in the page cache. For scale only: the goals above are against rsync as it is.
 echo "   first copy with rsync's flush to disk added (as ferry's time includes its own):" \
