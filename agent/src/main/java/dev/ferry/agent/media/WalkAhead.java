@@ -33,8 +33,10 @@ import java.util.function.Predicate;
  * the walk reports a directory that took {@link #COLD_NANOS} or more to look at, and stops after
  * {@link #WARM_STREAK} of its own listings in a row were quicker than that (a cached tree, as in
  * a re-sync soon after the last, where listing everything twice would only cost CPU). It reads
- * only, never follows a symlink, and a failure costs nothing but the head start: the walk meets
- * the same directory in turn and reports problems as before.
+ * only, and passes nothing on: what it finds is only where to look next. It does not enter a
+ * symlink it sees (a directory swapped for one between its lstat and its listing could still lead
+ * it to list a directory elsewhere, which costs reads and nothing else). A failure costs nothing
+ * but the head start: the walk meets the same directory in turn and reports problems as before.
  *
  * <p>Bounded whatever the tree and however many walks run: one pool of {@link #THREADS} threads
  * for the whole agent, at most {@link #THREADS} listings at once per walk, and at most
