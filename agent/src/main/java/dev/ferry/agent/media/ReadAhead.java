@@ -4,11 +4,7 @@ import dev.ferry.agent.threads.DaemonThreads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -19,9 +15,10 @@ import java.util.function.Consumer;
  * Reads the files the target asked for a little ahead of the tar writer, on a few threads, so a
  * cold source disk serves several reads at once instead of one file after another (a real
  * {@code public/system} is mostly not in the page cache). What it reads is thrown away: the page
- * cache keeps it, and the writer then reads the same bytes from memory. It reads only, through a
- * {@link RootGuard} of its own, never follows a symlink, and a failure here costs nothing but the
- * head start: the writer reports problems as before.
+ * cache keeps it, and the writer then reads the same bytes from memory. It reads only, opens every
+ * file through {@link SourceFiles} of its own exactly as the writer does (so a directory swapped
+ * for a symlink can no more lead it outside the root than the writer), and a failure here costs
+ * nothing but the head start: the writer reports problems as before.
  *
  * <p>Bounded whatever the tree and however many transfers run: one pool of {@link #THREADS}
  * threads for the whole agent, at most {@link #FILES_AHEAD} files ahead of each writer, at most
@@ -36,21 +33,22 @@ public final class ReadAhead implements AutoCloseable {
   private static final ThreadLocal<ByteBuffer> BUFFERS = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BUFFER));
   private static final ExecutorService THREAD_POOL = Executors.newFixedThreadPool(THREADS, new DaemonThreads("ferry-read-ahead"));
 
-  private final RootGuard guard;
+  /** Shared by the threads, one open at a time; the reads themselves run outside its lock. */
+  private final SourceFiles files;
   private volatile boolean closed;
   /** How many requests the writer has taken; a read for one it has reached is skipped. */
   private final AtomicLong writerAt = new AtomicLong();
   /** How many requests have been handed to the threads (by position, from the first). */
   private long submitted;
-  private final Consumer<Path> onRead;
+  private final Consumer<String> onRead;
 
   public ReadAhead(Path root) throws IOException {
     this(root, path -> { });
   }
 
-  /** @param onRead told of every file read ahead (tests) */
-  ReadAhead(Path root, Consumer<Path> onRead) throws IOException {
-    this.guard = new RootGuard(root);
+  /** @param onRead told the path of every file read ahead (tests) */
+  ReadAhead(Path root, Consumer<String> onRead) throws IOException {
+    this.files = new SourceFiles(root);
     this.onRead = onRead;
   }
 
@@ -77,34 +75,46 @@ public final class ReadAhead implements AutoCloseable {
     if (closed || position < writerAt.get()) {
       return;
     }
-    try {
-      Path path = guard.existing(request.path());
-      // Only regular files: opening a fifo would wait for a writer that never comes.
-      if (!Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+    try (SourceFiles.Entry found = open(request.path())) {
+      // Symlinks are only named in the stream; fifos and the like are never opened at all.
+      if (found == null || found.channel() == null) {
         return;
       }
-      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-        ByteBuffer buffer = BUFFERS.get();
-        long at = Math.max(0, request.offset());
-        long end = at + BYTES_PER_FILE;
-        while (at < end && !closed && position >= writerAt.get() - 1) {
-          buffer.clear();
-          int n = channel.read(buffer, at);
-          if (n < 0) {
-            break;
-          }
-          at += n;
+      FileChannel channel = found.channel();
+      ByteBuffer buffer = BUFFERS.get();
+      long at = Math.max(0, request.offset());
+      long end = at + BYTES_PER_FILE;
+      while (at < end && !closed && position >= writerAt.get() - 1) {
+        buffer.clear();
+        int n = channel.read(buffer, at);
+        if (n < 0) {
+          break;
         }
+        at += n;
       }
-      onRead.accept(path);
+      onRead.accept(request.path());
     } catch (IOException | RuntimeException e) {
       // Unsafe, missing or unreadable: the writer meets it in turn and says so.
+    }
+  }
+
+  private SourceFiles.Entry open(String path) throws IOException {
+    synchronized (files) {
+      return closed ? null : files.open(path);
     }
   }
 
   /** Stops handing out reads for this transfer; reads under way stop at their next buffer. */
   @Override
   public void close() {
-    closed = true;
+    synchronized (files) {
+      closed = true;
+      try {
+        files.close();
+      } catch (IOException e) {
+        // Only directory descriptors, opened for reading: nothing is lost, and the transfer's
+        // outcome must not depend on the head start.
+      }
+    }
   }
 }

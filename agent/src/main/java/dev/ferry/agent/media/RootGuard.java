@@ -6,10 +6,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
- * Resolves wire paths under one media root and guarantees the result lies inside it: the path is
- * checked lexically, and every directory on the way must be a real directory (not a symlink)
- * inside the root. Remembers the last directory it verified, because requests come sorted and
- * most share their parent with the previous one. Thread-safe: the scan and the reader share one.
+ * The target's side of keeping writes inside the media root: resolves wire paths under it, checked
+ * lexically, and creates the directories on the way, each of which must be a real directory (not a
+ * symlink) inside the root. Thread-safe: the scan and the tar reader share one. (The source opens
+ * what it sends through {@link SourceFiles} instead.)
  *
  * <p>What it remembers is a cache, capped so that memory does not grow with the tree (a media
  * root can hold millions of directories): forgetting a directory only costs a check again.
@@ -19,7 +19,6 @@ final class RootGuard {
   static final int CACHE_LIMIT = 16_384;
 
   private final Path root;
-  private Path lastVerified;
   /** Directories this guard verified or created, so each is checked about once per run. */
   private final java.util.Set<Path> knownDirectories = new java.util.HashSet<>();
 
@@ -33,41 +32,10 @@ final class RootGuard {
   }
 
   /**
-   * The absolute path of {@code relative}; its parent directories exist and are inside the root.
-   *
-   * <p>Each directory on the way is lstat'ed, never followed: one that is a symlink (or not a
-   * directory) is refused. Only the directories the last verified one does not share are looked
-   * at, since requests come sorted: usually the last one or two of a deep id_partition path. A
-   * {@code realpath} of the whole parent instead costs a readlink per component, each walking the
-   * path from the top again, and was a tenth of the source agent's CPU in a first copy.
+   * The absolute path of {@code relative}, with its missing parent directories created one by one;
+   * each directory on the way that this run has not met yet is lstat'ed, never followed, and one
+   * that is a symlink or not a directory is refused.
    */
-  synchronized Path existing(String relative) throws IOException {
-    Path resolved = lexical(relative);
-    Path parent = resolved.getParent();
-    if (!parent.equals(root) && !parent.equals(lastVerified)) {
-      Path dir = sharedWithLastVerified(parent);
-      for (Path part : dir.relativize(parent)) {
-        dir = dir.resolve(part);
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-          lastVerified = null;
-          throw MediaPaths.unsafe(relative, "a parent is not a directory inside the media root (symlinks are not followed)");
-        }
-      }
-      lastVerified = parent;
-    }
-    return resolved;
-  }
-
-  /** The deepest directory that both {@code parent} and the last verified directory lie in (at least the root). */
-  private Path sharedWithLastVerified(Path parent) {
-    Path shared = lastVerified == null ? root : lastVerified;
-    while (!shared.equals(root) && !parent.startsWith(shared)) {
-      shared = shared.getParent();
-    }
-    return shared;
-  }
-
-  /** Like {@link #existing}, creating missing parent directories one by one without following links. */
   synchronized Path withParents(String relative, DirectoryCreator creator) throws IOException {
     Path resolved = lexical(relative);
     Path parent = resolved.getParent();

@@ -100,9 +100,8 @@ final class WalkAhead implements AutoCloseable {
     this.leaveOut = leaveOut;
     this.onListed = onListed;
     this.coldNanos = coldNanos;
-    synchronized (this) {
-      pending.add("");
-    }
+    // No lock needed: pending is final, so whoever gets this instance sees it as built here.
+    pending.add("");
   }
 
   /**

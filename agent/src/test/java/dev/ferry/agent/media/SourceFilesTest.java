@@ -69,6 +69,24 @@ class SourceFilesTest {
   }
 
   @Test
+  void aSymlinkBesideOrAboveWhatIsOpenIsRefusedToo() throws Exception {
+    Path root = root();
+    try (SourceFiles files = new SourceFiles(root)) {
+      try (SourceFiles.Entry first = files.open("a/b/f1")) {
+        assertNotNull(first);
+      }
+      // Shares a/ with the open chain; only the link itself differs.
+      Files.createSymbolicLink(root.resolve("a/c"), dir.resolve("outside"));
+      assertThrows(MediaException.class, () -> files.open("a/c/f2"));
+      Files.createSymbolicLink(root.resolve("linked"), dir);
+      assertThrows(MediaException.class, () -> files.open("linked/outside/f2"));
+      try (SourceFiles.Entry again = files.open("a/b/f1")) {
+        assertEquals("first", read(again));
+      }
+    }
+  }
+
+  @Test
   void aDirectoryThatHasGoneMakesTheFileMissing() throws Exception {
     Path root = root();
     try (SourceFiles files = new SourceFiles(root)) {
