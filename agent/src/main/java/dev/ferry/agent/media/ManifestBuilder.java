@@ -1,11 +1,14 @@
 package dev.ferry.agent.media;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
@@ -17,7 +20,8 @@ import java.util.logging.Logger;
 
 /**
  * Lists a media root depth first, sorted by name within each directory, without following
- * symlinks. Sockets, devices and fifos are skipped, and so are ferry's own partial files. Memory
+ * symlinks anywhere (each directory is entered relative to its parent's descriptor, as {@link
+ * SourceFiles} opens files). Sockets, devices and fifos are skipped, and so are ferry's own partial files. Memory
  * is bounded by the largest directory and the depth, not by the size of the tree.
  */
 public final class ManifestBuilder {
@@ -29,8 +33,6 @@ public final class ManifestBuilder {
     void accept(MediaEntry entry) throws IOException;
   }
 
-  private ManifestBuilder() {}
-
   /**
    * Walks {@code root}; the root itself is not listed.
    *
@@ -41,18 +43,32 @@ public final class ManifestBuilder {
       throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
     }
     Path realRoot = root.toRealPath();
-    try (WalkAhead ahead = new WalkAhead(realRoot, path -> false)) {
-      walkDirectory(realRoot, "", sink, ahead);
+    try (WalkAhead ahead = new WalkAhead(realRoot, path -> false);
+        SecureDirectoryStream<Path> top = SourceFiles.openRoot(realRoot)) {
+      new ManifestBuilder(realRoot, sink, ahead).walkDirectory(top, "");
     }
   }
 
-  private static void walkDirectory(Path dir, String prefix, Sink sink, WalkAhead ahead) throws IOException {
+  private final Path root;
+  private final Sink sink;
+  private final WalkAhead ahead;
+
+  private ManifestBuilder(Path root, Sink sink, WalkAhead ahead) {
+    this.root = root;
+    this.sink = sink;
+    this.ahead = ahead;
+  }
+
+  /**
+   * Lists one directory, held open: its children are looked at (fstatat) and entered (openat,
+   * O_NOFOLLOW) relative to it, never by a path, so a directory swapped for a symlink while the
+   * walk is under way cannot carry it outside the root.
+   */
+  private void walkDirectory(SecureDirectoryStream<Path> dir, String prefix) throws IOException {
     long started = System.nanoTime();
     List<String> names = new ArrayList<>();
-    try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-      for (Path child : children) {
-        names.add(child.getFileName().toString());
-      }
+    for (Path child : dir) {
+      names.add(child.getFileName().toString());
     }
     ahead.visited(prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1), System.nanoTime() - started);
     Collections.sort(names);
@@ -61,25 +77,44 @@ public final class ManifestBuilder {
         continue;
       }
       String relative = prefix + name;
-      Path child = dir.resolve(name);
+      Path child = root.getFileSystem().getPath(name);
       PosixFileAttributes attributes;
       try {
-        attributes = Files.readAttributes(child, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        attributes = dir.getFileAttributeView(child, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
       } catch (NoSuchFileException e) {
         continue; // removed while we walked: Mastodon is still serving during the pre-sync
       }
       long mtime = attributes.lastModifiedTime().to(TimeUnit.NANOSECONDS);
       int mode = mode(attributes.permissions());
       if (attributes.isDirectory()) {
-        sink.accept(new MediaEntry(relative, EntryKind.DIRECTORY, 0, mtime, mode, ""));
-        walkDirectory(child, relative + "/", sink, ahead);
+        SecureDirectoryStream<Path> opened;
+        try {
+          opened = dir.newDirectoryStream(child, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+          continue;
+        } catch (AccessDeniedException e) {
+          throw e;
+        } catch (FileSystemException e) {
+          // ELOOP or ENOTDIR: swapped since it was looked at. Never followed; left out, as a
+          // symlink or file put there now would be on the next sync.
+          logger.info("skipping " + MediaPaths.printable(relative) + ": it stopped being a directory while the walk was under way");
+          continue;
+        }
+        try (opened) {
+          sink.accept(new MediaEntry(relative, EntryKind.DIRECTORY, 0, mtime, mode, ""));
+          walkDirectory(opened, relative + "/");
+        }
       } else if (attributes.isRegularFile()) {
         sink.accept(new MediaEntry(relative, EntryKind.FILE, attributes.size(), mtime, mode, ""));
       } else if (attributes.isSymbolicLink()) {
         String target;
         try {
-          target = Files.readSymbolicLink(child).toString();
+          target = SourceFiles.linkTarget(root, relative, attributes);
         } catch (NoSuchFileException e) {
+          continue;
+        } catch (MediaException | FileSystemException e) {
+          // Read by name, a directory on the way had been swapped: no target is trusted then.
+          logger.info("skipping " + MediaPaths.printable(relative) + ": a directory on the way changed while its target was read");
           continue;
         }
         sink.accept(new MediaEntry(relative, EntryKind.SYMLINK, 0, mtime, 0777, target));

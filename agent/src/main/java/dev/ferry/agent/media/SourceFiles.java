@@ -57,14 +57,19 @@ final class SourceFiles implements Closeable {
 
   SourceFiles(Path root) throws IOException {
     this.root = root.toRealPath();
-    DirectoryStream<Path> directory = Files.newDirectoryStream(this.root);
+    this.rootDirectory = openRoot(this.root);
+  }
+
+  /** The media root, opened for lookups relative to it. */
+  static SecureDirectoryStream<Path> openRoot(Path root) throws IOException {
+    DirectoryStream<Path> directory = Files.newDirectoryStream(root);
     if (!(directory instanceof SecureDirectoryStream<Path> secure)) {
       directory.close();
       throw new MediaException(
           MediaException.Reason.FAILED_PRECONDITION,
           "this platform cannot open files relative to a directory (openat), so media cannot be served safely");
     }
-    this.rootDirectory = secure;
+    return secure;
   }
 
   /**
@@ -89,7 +94,7 @@ final class SourceFiles implements Closeable {
       return null;
     }
     if (attributes.isSymbolicLink()) {
-      return new Entry(attributes, null, linkTarget(relative, attributes));
+      return new Entry(attributes, null, linkTarget(root, relative, attributes));
     }
     if (!attributes.isRegularFile()) {
       return null;
@@ -112,7 +117,7 @@ final class SourceFiles implements Closeable {
    * the opened directory (the same inode), so a swapped directory on the way cannot pass off
    * another link's target.
    */
-  private String linkTarget(String relative, BasicFileAttributes inDirectory) throws IOException {
+  static String linkTarget(Path root, String relative, BasicFileAttributes inDirectory) throws IOException {
     Path byName = root.resolve(relative);
     String target = Files.readSymbolicLink(byName).toString();
     Object key = Files.readAttributes(byName, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
