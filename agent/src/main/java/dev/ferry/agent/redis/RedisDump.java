@@ -27,6 +27,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -53,6 +54,7 @@ public final class RedisDump {
   private final ProcessRunner runner;
   private final RedisState state;
   private final Clock clock;
+  private final AtomicBoolean receiving = new AtomicBoolean();
 
   public RedisDump(Layout layout, ProcessRunner runner, RedisState state, Clock clock) {
     this.layout = layout;
@@ -91,6 +93,20 @@ public final class RedisDump {
    * after the data ended, since it travels last.
    */
   public Received receive(InputStream data, String sourceVersion, java.util.function.Supplier<String> expectedSha256) throws IOException, CommandFailedException {
+    // One at a time: a second receive would take the first one's temp file for a stale one and
+    // delete it under it, and the two renames would race for the dump.
+    if (!receiving.compareAndSet(false, true)) {
+      throw new IllegalStateException("a Redis dump is already being received on this host; let it finish, then run again");
+    }
+    try {
+      return receiveAlone(data, sourceVersion, expectedSha256);
+    } finally {
+      receiving.set(false);
+    }
+  }
+
+  private Received receiveAlone(InputStream data, String sourceVersion, java.util.function.Supplier<String> expectedSha256)
+      throws IOException, CommandFailedException {
     String targetVersion = version();
     if (compare(targetVersion, sourceVersion) < 0) {
       throw new IllegalStateException(

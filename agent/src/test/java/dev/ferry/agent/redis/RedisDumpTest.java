@@ -11,7 +11,10 @@ import dev.ferry.agent.layout.LayoutKind;
 import dev.ferry.agent.layout.LayoutResolver;
 import dev.ferry.agent.process.ProcessRunner;
 import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -23,12 +26,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Receiving a Redis dump: what a killed receive leaves behind, and a full disk. */
+/** Receiving a Redis dump: what a killed receive leaves behind, a second receive at once, and a full disk. */
 class RedisDumpTest {
   @TempDir Path dir;
 
@@ -78,6 +85,46 @@ class RedisDumpTest {
     try (Stream<Path> files = Files.list(redisDir)) {
       assertEquals(List.of("appendonly.aof", "dump.rdb", "dump.rdb.ferry-backup-20261201T120000Z"),
           files.map(f -> f.getFileName().toString()).sorted().toList());
+    }
+  }
+
+  @Test
+  @Timeout(30)
+  void aSecondReceiveWhileOneIsUnderWayIsRefusedAndTouchesNothing() throws Exception {
+    Path redisDir = Files.createDirectories(dir.resolve("redis"));
+    byte[] incoming = random(300_000);
+    RedisDump dump = dumpIn(redisDir);
+    CountDownLatch reading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    InputStream slow = new FilterInputStream(new ByteArrayInputStream(incoming)) {
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        reading.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          throw new InterruptedIOException();
+        }
+        return super.read(b, off, len);
+      }
+    };
+    CompletableFuture<RedisDump.Received> first = CompletableFuture.supplyAsync(() -> {
+      try {
+        return dump.receive(slow, "7.0.15", () -> sha256(incoming));
+      } catch (Exception e) {
+        throw new CompletionException(e);
+      }
+    });
+    reading.await();
+    byte[] other = random(1000);
+    IllegalStateException refused = assertThrows(IllegalStateException.class,
+        () -> dump.receive(new ByteArrayInputStream(other), "7.0.15", () -> sha256(other)));
+    assertTrue(refused.getMessage().contains("already being received"), refused.getMessage());
+    release.countDown();
+    first.get();
+    assertArrayEquals(incoming, Files.readAllBytes(redisDir.resolve("dump.rdb")));
+    try (Stream<Path> files = Files.list(redisDir)) {
+      assertEquals(List.of("dump.rdb"), files.map(f -> f.getFileName().toString()).toList());
     }
   }
 
