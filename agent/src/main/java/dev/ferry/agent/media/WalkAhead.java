@@ -28,15 +28,18 @@ import java.util.function.Predicate;
  *
  * <p>It takes the directories it knows of in the walk's own order, so it works just where the
  * walk is about to go, forgets those the walk has passed, and stops {@link #DIRECTORIES_AHEAD}
- * directories ahead of it, so on a large tree it does not read so far ahead that the kernel drops
- * the listings before the walk gets there. It works only while the disk is cold: it starts when
- * the walk reports a directory that took {@link #COLD_NANOS} or more to look at, and stops after
- * {@link #WARM_STREAK} of its own listings in a row were quicker than that (a cached tree, as in
- * a re-sync soon after the last, where listing everything twice would only cost CPU). It reads
- * only, and passes nothing on: what it finds is only where to look next. It does not enter a
- * symlink it sees (a directory swapped for one between its lstat and its listing could still lead
- * it to list a directory elsewhere, which costs reads and nothing else). A failure costs nothing
- * but the head start: the walk meets the same directory in turn and reports problems as before.
+ * directories ahead of it, so on a large tree it does not read so far ahead that the kernel
+ * drops the listings before the walk gets there. It works only while the disk is cold: it starts
+ * when {@link #COLD_VISITS} of the last {@link #RECENT} directories the walk reports took {@link
+ * #COLD_NANOS} or more to look at (a single slow one is as likely a preemption or a GC pause on
+ * a busy machine as the disk, and starting on each of those cost a warm re-sync about a quarter
+ * of the agents' time), and stops after {@link #WARM_STREAK} of its own listings in a row were
+ * quicker than that (a cached tree, as in a re-sync soon after the last, where listing
+ * everything twice would only cost CPU). It reads only, and passes nothing on: what it finds is
+ * only where to look next. It does not enter a symlink it sees (a directory swapped for one
+ * between its lstat and its listing could still lead it to list a directory elsewhere, which
+ * costs reads and nothing else). A failure costs nothing but the head start: the walk meets the
+ * same directory in turn and reports problems as before.
  *
  * <p>Bounded whatever the tree and however many walks run: one pool of {@link #THREADS} threads
  * for the whole agent, at most {@link #THREADS} listings at once per walk, and at most
@@ -50,6 +53,8 @@ final class WalkAhead implements AutoCloseable {
   static final int PENDING_LIMIT = 16_384;
   /** A directory that took this long went to the disk; a cached one takes a few microseconds. */
   static final long COLD_NANOS = 100_000;
+  static final int COLD_VISITS = 2;
+  static final int RECENT = 16;
   static final int WARM_STREAK = 64;
   private static final ExecutorService THREAD_POOL = Executors.newFixedThreadPool(THREADS, new DaemonThreads("ferry-walk-ahead"));
 
@@ -82,6 +87,8 @@ final class WalkAhead implements AutoCloseable {
   /** The directory the walk entered last. */
   private String position = "";
   private boolean cold;
+  /** One bit for each of the walk's last {@link #RECENT} directories, the latest lowest: 1 if it was slow. */
+  private int recent;
   private int warmStreak;
   private volatile boolean closed;
 
@@ -111,7 +118,9 @@ final class WalkAhead implements AutoCloseable {
   synchronized void visited(String directory, long nanos) {
     visited++;
     position = directory;
-    if (nanos >= coldNanos) {
+    boolean slow = nanos >= coldNanos;
+    recent = (recent << 1 | (slow ? 1 : 0)) & ((1 << RECENT) - 1);
+    if (slow && Integer.bitCount(recent) >= COLD_VISITS) {
       cold = true;
       warmStreak = 0;
     }
@@ -175,6 +184,7 @@ final class WalkAhead implements AutoCloseable {
           warmStreak = nanos < coldNanos ? warmStreak + 1 : 0;
           if (warmStreak >= WARM_STREAK) {
             cold = false;
+            recent = 0; // what made it start is over: it takes new evidence to start again
           }
         }
         if (!closed) {
