@@ -21,8 +21,9 @@ import java.util.logging.Logger;
 /**
  * Lists a media root depth first, sorted by name within each directory, without following
  * symlinks anywhere (each directory is entered relative to its parent's descriptor, as {@link
- * SourceFiles} opens files). Sockets, devices and fifos are skipped, and so are ferry's own partial files. Memory
- * is bounded by the largest directory and the depth, not by the size of the tree.
+ * SourceFiles} opens files). Sockets, devices and fifos are skipped, and so are ferry's own
+ * partial files. Memory is bounded by the largest directory and the depth, not by the size of the
+ * tree.
  */
 public final class ManifestBuilder {
   private static final Logger logger = Logger.getLogger(ManifestBuilder.class.getName());
