@@ -95,6 +95,38 @@ class ReadAheadTest {
     assertEquals(Set.of("a/b/f1"), read);
   }
 
+  @Test
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  void closingReleasesEveryDescriptorItsThreadsOpened() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("system"));
+    List<FileRequest> requests = new ArrayList<>();
+    for (int i = 0; i < ReadAhead.FILES_AHEAD; i++) {
+      String path = String.format("cache/%03d/%03d/original/f%d", i % 5, i, i);
+      Files.createDirectories(root.resolve(path).getParent());
+      Files.writeString(root.resolve(path), "x".repeat(i));
+      requests.add(new FileRequest(path, 0));
+    }
+    long before = openDescriptors();
+    Set<String> read = ConcurrentHashMap.newKeySet();
+    try (ReadAhead readAhead = new ReadAhead(root, read::add)) {
+      readAhead.advance(0, requests);
+      waitFor(read, ReadAhead.FILES_AHEAD);
+      assertEquals(ReadAhead.FILES_AHEAD, read.size());
+      assertTrue(openDescriptors() > before, "its threads hold the directories they read in");
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (openDescriptors() != before && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertEquals(before, openDescriptors(), "descriptors left open after close");
+  }
+
+  private static long openDescriptors() throws Exception {
+    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.count();
+    }
+  }
+
   private static void waitFor(Set<String> read, int count) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (read.size() < count && System.nanoTime() < deadline) {
