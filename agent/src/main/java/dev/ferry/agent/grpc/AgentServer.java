@@ -74,7 +74,7 @@ public final class AgentServer {
     for (BindableService service : services) {
       // Authorization first; then requests parsed inside MalformedRequests' reach.
       builder.addService(
-          ServerInterceptors.intercept(ServerInterceptors.useInputStreamMessages(ServerInterceptors.intercept(service, auth)), malformed));
+          ServerInterceptors.intercept(RequestStreams.of(ServerInterceptors.intercept(service, auth)), malformed));
     }
     Server server = builder.build().start();
     logger.info("serving on " + host + ":" + server.getPort() + " as " + identity.fingerprint());

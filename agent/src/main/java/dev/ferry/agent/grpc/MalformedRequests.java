@@ -16,9 +16,8 @@ import java.util.logging.Logger;
  * ("Application error processing RPC") and a SEVERE stack trace in the agent's log, which any
  * client certificate could produce at will on Pair and RedeemTicket.
  *
- * <p>It only works on services whose requests arrive as streams ({@link
- * io.grpc.ServerInterceptors#useInputStreamMessages}), so that parsing happens inside the
- * listener this interceptor wraps; {@link AgentServer} sets that up.
+ * <p>It only works on services whose requests arrive as streams ({@link RequestStreams}), so that
+ * parsing happens inside the listener this interceptor wraps; {@link AgentServer} sets that up.
  */
 final class MalformedRequests implements ServerInterceptor {
   private static final Logger logger = Logger.getLogger(MalformedRequests.class.getName());
