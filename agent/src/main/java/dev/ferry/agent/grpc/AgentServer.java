@@ -52,6 +52,7 @@ public final class AgentServer {
       throws IOException {
     SslContext tls =
         GrpcSslContexts.configure(SslContextBuilder.forServer(identity.privateKey(), identity.certificate()))
+            .keyStoreType(Identity.TLS_KEY_STORE_TYPE)
             .trustManager(PinnedTrustManager.anyWellFormed("client"))
             .clientAuth(ClientAuth.REQUIRE)
             .protocols("TLSv1.3")

@@ -104,6 +104,7 @@ public final class PeerConnector {
       io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls =
           GrpcSslContexts.forClient()
               .keyManager(identity.privateKey(), identity.certificate())
+              .keyStoreType(Identity.TLS_KEY_STORE_TYPE)
               .trustManager(PinnedTrustManager.exactly(source.getFingerprint(), "source agent"))
               .protocols("TLSv1.3")
               .build();

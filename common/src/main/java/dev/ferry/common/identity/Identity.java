@@ -39,6 +39,14 @@ public record Identity(PrivateKey privateKey, X509Certificate certificate) {
   public static final String CERT_FILE = "cert.pem";
   // Pinning, not expiry, is what we trust; a long life avoids surprise outages.
   private static final Duration VALIDITY = Duration.ofDays(3650);
+  /**
+   * The type of the in-memory key store netty builds from this key for TLS. The default,
+   * PKCS12, wraps the key with 10,000 rounds of PBKDF2 when it is stored and again when the key
+   * manager reads it back: about 0.13 s of every controller command and of every agent-to-agent
+   * connection (bench/README.md). The store never leaves memory, so its wrapping protects
+   * nothing; JKS's is a few hashes.
+   */
+  public static final String TLS_KEY_STORE_TYPE = "JKS";
 
   public String fingerprint() {
     return Fingerprints.of(certificate);

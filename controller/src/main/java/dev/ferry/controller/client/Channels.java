@@ -37,6 +37,7 @@ public final class Channels {
       SslContext tls =
           GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
               .keyManager(identity.privateKey(), identity.certificate())
+              .keyStoreType(Identity.TLS_KEY_STORE_TYPE)
               .trustManager(trust)
               .protocols("TLSv1.3")
               .build();
