@@ -65,6 +65,10 @@ public final class FerryCli implements Callable<Integer> {
 
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");
+    // Netty's buffer pools emit Flight Recorder events; the first one makes the JVM start its
+    // JFR machinery (about 0.1 s of a command's start), for a recording a CLI never makes. The
+    // property's name is netty's as grpc shades it; it must be set before netty loads.
+    System.setProperty("io.grpc.netty.shaded.io.netty.jfr.enabled", "false");
     System.exit(commandLine(ControllerHome.fromEnvironment()).execute(args));
   }
 
