@@ -25,12 +25,26 @@ public final class MediaPaths {
     if (path.indexOf('\0') >= 0 || path.indexOf('\\') >= 0) {
       throw unsafe(path, "NUL or backslash in path");
     }
-    for (String part : path.split("/", -1)) {
-      if (part.isEmpty() || part.equals(".") || part.equals("..")) {
-        throw unsafe(path, "'" + part + "' component (\"..\", \".\" and empty components are not allowed)");
+    // Component by component without splitting: every manifest entry and every requested file
+    // comes through here, and splitting took about 5% of the scan of a no-op sync (profiled).
+    int start = 0;
+    for (int i = 0; i <= path.length(); i++) {
+      if (i == path.length() || path.charAt(i) == '/') {
+        if (isDotOrEmpty(path, start, i)) {
+          throw unsafe(path, "'" + path.substring(start, i) + "' component (\"..\", \".\" and empty components are not allowed)");
+        }
+        start = i + 1;
       }
     }
     return path;
+  }
+
+  /** True if {@code path[from, to)} is "", "." or "..". */
+  private static boolean isDotOrEmpty(String path, int from, int to) {
+    int length = to - from;
+    return length == 0
+        || (length == 1 && path.charAt(from) == '.')
+        || (length == 2 && path.charAt(from) == '.' && path.charAt(from + 1) == '.');
   }
 
   static MediaException unsafe(String path, String why) {
