@@ -15,6 +15,7 @@ import dev.ferry.controller.cli.ServiceCommand;
 import dev.ferry.controller.cli.StatusCommand;
 import dev.ferry.controller.cli.TootctlCommand;
 import dev.ferry.controller.home.ControllerHome;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -37,24 +38,26 @@ import picocli.CommandLine.Spec;
       "1:failed",
       "2:usage error",
       "3:refused by preflight (nothing was changed)"
-    },
-    subcommands = {
-      PairCommand.class,
-      HostsCommand.class,
-      StatusCommand.class,
-      ServiceCommand.class,
-      SecretsCommand.class,
-      TootctlCommand.class,
-      RedisCommand.class,
-      MediaCommand.class,
-      DbCommand.class,
-      PlanCommand.class,
-      MigrateCommand.class,
-      RollbackCommand.class,
-      DemoCommand.class,
-      CommandLine.HelpCommand.class
     })
 public final class FerryCli implements Callable<Integer> {
+  /** The subcommands, in the order {@code ferry --help} lists them. */
+  private static final List<Class<?>> COMMANDS =
+      List.of(
+          PairCommand.class,
+          HostsCommand.class,
+          StatusCommand.class,
+          ServiceCommand.class,
+          SecretsCommand.class,
+          TootctlCommand.class,
+          RedisCommand.class,
+          MediaCommand.class,
+          DbCommand.class,
+          PlanCommand.class,
+          MigrateCommand.class,
+          RollbackCommand.class,
+          DemoCommand.class,
+          CommandLine.HelpCommand.class);
+
   @Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -69,11 +72,32 @@ public final class FerryCli implements Callable<Integer> {
     // JFR machinery (about 0.1 s of a command's start), for a recording a CLI never makes. The
     // property's name is netty's as grpc shades it; it must be set before netty loads.
     System.setProperty("io.grpc.netty.shaded.io.netty.jfr.enabled", "false");
-    System.exit(commandLine(ControllerHome.fromEnvironment()).execute(args));
+    System.exit(forArguments(ControllerHome.fromEnvironment(), args).execute(args));
   }
 
   /** The command line with its exit-code mapping, bound to a controller home. */
   public static CommandLine commandLine(ControllerHome home) {
+    return commandLine(home, COMMANDS);
+  }
+
+  /**
+   * The command line for running {@code args}: when they start with a subcommand's name, the tree
+   * holds only that subcommand. Picocli reflects over every option of every command it is given,
+   * which was a fifth of a quick command's start; anything else (help, a typo, an option) gets
+   * the whole tree, so usage and suggestions list every command.
+   */
+  public static CommandLine forArguments(ControllerHome home, String... args) {
+    if (args.length > 0) {
+      for (Class<?> command : COMMANDS) {
+        if (command != CommandLine.HelpCommand.class && command.getAnnotation(Command.class).name().equals(args[0])) {
+          return commandLine(home, List.of(command));
+        }
+      }
+    }
+    return commandLine(home, COMMANDS);
+  }
+
+  private static CommandLine commandLine(ControllerHome home, List<Class<?>> subcommands) {
     CommandLine cli =
         new CommandLine(
             new FerryCli(),
@@ -87,6 +111,9 @@ public final class FerryCli implements Callable<Integer> {
                 }
               }
             });
+    for (Class<?> command : subcommands) {
+      cli.addSubcommand(command);
+    }
     cli.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
           String message = e.getMessage() == null ? e.toString() : e.getMessage();

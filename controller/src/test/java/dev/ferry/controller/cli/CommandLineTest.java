@@ -34,6 +34,34 @@ class CommandLineTest {
     }
   }
 
+  /** main() builds only the named subcommand's tree: what it prints must not change. */
+  @Test
+  void oneCommandsTreeBehavesAsTheWholeTree() {
+    TestController controller = new TestController(dir);
+    assertEquals(
+        java.util.Set.of("media"), dev.ferry.controller.FerryCli.forArguments(controller.home(), "media", "sync").getSubcommands().keySet());
+    var all = dev.ferry.controller.FerryCli.commandLine(controller.home()).getSubcommands().keySet();
+    for (String[] whole : new String[][] {{}, {"--help"}, {"help", "media"}, {"medai", "sync"}, {"--version"}}) {
+      assertEquals(all, dev.ferry.controller.FerryCli.forArguments(controller.home(), whole).getSubcommands().keySet());
+    }
+    for (var entry : dev.ferry.controller.FerryCli.commandLine(controller.home()).getSubcommands().entrySet()) {
+      java.util.List<String[]> runs = new java.util.ArrayList<>();
+      runs.add(new String[] {entry.getKey(), "--help"});
+      runs.add(new String[] {entry.getKey(), "--no-such-option"});
+      for (String sub : entry.getValue().getSubcommands().keySet()) {
+        runs.add(new String[] {entry.getKey(), sub, "--help"});
+      }
+      for (String[] args : runs) {
+        TestController.Run one = controller.run(args);
+        TestController.Run whole = controller.runWithWholeTree(args);
+        String what = String.join(" ", args);
+        assertEquals(whole.exitCode(), one.exitCode(), what);
+        assertEquals(whole.out(), one.out(), what);
+        assertEquals(whole.err(), one.err(), what);
+      }
+    }
+  }
+
   @Test
   void usageErrorsExitWithTwo() {
     TestController controller = new TestController(dir);

@@ -29,11 +29,19 @@ public final class TestController {
   /** What one CLI invocation printed, and its exit code. */
   public record Run(int exitCode, String out, String err) {}
 
-  /** Runs {@code ferry ARGS...} in-process, capturing stdout and stderr. */
+  /** Runs {@code ferry ARGS...} in-process, as {@code main} does, capturing stdout and stderr. */
   public Run run(String... args) {
+    return run(FerryCli.forArguments(home, args), args);
+  }
+
+  /** Runs {@code ferry ARGS...} with every subcommand in the tree, as help and typos get it. */
+  public Run runWithWholeTree(String... args) {
+    return run(FerryCli.commandLine(home), args);
+  }
+
+  private static Run run(picocli.CommandLine cli, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    var cli = FerryCli.commandLine(home);
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     int code = cli.execute(args);
