@@ -42,9 +42,9 @@ public record Identity(PrivateKey privateKey, X509Certificate certificate) {
   /**
    * The type of the in-memory key store netty builds from this key for TLS. The default,
    * PKCS12, wraps the key with 10,000 rounds of PBKDF2 when it is stored and again when the key
-   * manager reads it back: about 0.13 s of every controller command and of every agent-to-agent
-   * connection (bench/README.md). The store never leaves memory, so its wrapping protects
-   * nothing; JKS's is a few hashes.
+   * manager reads it back: about 0.13 s of a controller command's start (bench/README.md), and
+   * the same work again in every agent-to-agent connection. The store never leaves memory, so its
+   * wrapping protects nothing; JKS's is a few hashes.
    */
   public static final String TLS_KEY_STORE_TYPE = "JKS";
 
