@@ -72,6 +72,7 @@ class RootGuardTest {
     assertThrows(MediaException.class, () -> guard.withParents("../outside/deep/x", this::create));
     assertThrows(MediaException.class, () -> guard.withParents("/etc/passwd", this::create));
     assertThrows(MediaException.class, () -> guard.lexical("a/../../x"));
+    assertEquals(root.resolve("a").resolve("b").resolve("c.png"), guard.lexical("a/b/c.png"));
     assertEquals(List.of(), created);
   }
 }
