@@ -68,11 +68,11 @@ final class AtomicFileWriter {
                 + " but the received bytes hash to " + actual + "; the file was not written, run the sync again");
       }
       try {
-        Files.setPosixFilePermissions(partial, ManifestBuilder.permissions(policy.fileMode(entry.mode())));
+        NoFollow.setMode(partial, policy.fileMode(entry.mode()));
         policy.own(partial);
-        setTimes(partial, FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS));
+        NoFollow.setTimes(partial, FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS));
         if (written >= policy.fsyncAtLeast()) {
-          try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+          try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             channel.force(true);
           }
         }
@@ -175,15 +175,6 @@ final class AtomicFileWriter {
       digest.update(buffer, 0, n);
       remaining -= n;
     }
-  }
-
-  /**
-   * Sets the mtime (and the atime to the same instant, as {@code cp -p} does). Giving both
-   * saves the JDK a stat per call to learn the atime it would otherwise keep: one syscall for
-   * each of the tens of thousands of files and directories of a first copy.
-   */
-  static void setTimes(Path path, FileTime mtime) throws IOException {
-    Files.getFileAttributeView(path, java.nio.file.attribute.BasicFileAttributeView.class).setTimes(mtime, mtime, null);
   }
 
   static MessageDigest sha256() {

@@ -546,9 +546,9 @@ public final class MediaPuller {
         // Made private (0700, the agent's owner) by this run and written into since: all three
         // differ, so set them without the lstat that would only say so.
         try {
-          Files.setPosixFilePermissions(dir.path, ManifestBuilder.permissions(mode));
+          NoFollow.setMode(dir.path, mode);
           policy.own(dir.path);
-          AtomicFileWriter.setTimes(dir.path, mtime);
+          NoFollow.setTimes(dir.path, mtime);
         } catch (NoSuchFileException e) {
           logger.fine("directory removed before it was finished: " + dir.path);
         }
@@ -560,13 +560,13 @@ public final class MediaPuller {
       }
       // Change only what differs: a no-op sync should not rewrite metadata of every directory.
       if (((Integer) now.get("mode") & 07777) != mode) {
-        Files.setPosixFilePermissions(dir.path, ManifestBuilder.permissions(mode));
+        NoFollow.setMode(dir.path, mode);
       }
       if (!policy.owns(dir.path, now)) {
         policy.own(dir.path);
       }
       if (!now.get("lastModifiedTime").equals(mtime)) {
-        AtomicFileWriter.setTimes(dir.path, mtime);
+        NoFollow.setTimes(dir.path, mtime);
       }
     }
 

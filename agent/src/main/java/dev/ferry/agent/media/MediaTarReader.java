@@ -3,10 +3,8 @@ package dev.ferry.agent.media;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -144,8 +142,7 @@ final class MediaTarReader {
       Files.createSymbolicLink(temporary, Path.of(linkTarget));
       policy.own(temporary);
       FileTime mtime = FileTime.from(entry.mtimeNanos(), TimeUnit.NANOSECONDS);
-      Files.getFileAttributeView(temporary, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-          .setTimes(mtime, null, null);
+      NoFollow.setTimes(temporary, mtime);
       Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       Files.deleteIfExists(temporary);
