@@ -2,18 +2,19 @@ package dev.ferry.agent.media;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -85,6 +86,8 @@ public final class MediaPuller {
     String lastChild;
     /** The highest request number in its subtree, or -1 if none. */
     long lastRequest = -1;
+    /** For --delete: its directory handle, opened from its parent's, once needed (see {@link DirectoryHandles}). */
+    SecureDirectoryStream<Path> handle;
 
     OpenDirectory(MediaEntry entry, Path path, boolean created, boolean unsettled, boolean keepChildren) {
       this.entry = entry;
@@ -160,6 +163,9 @@ public final class MediaPuller {
       } finally {
         if (ahead != null) {
           ahead.close();
+        }
+        for (OpenDirectory dir : open) {
+          DirectoryHandles.closeQuietly(dir.handle);
         }
       }
       long transferredAt = clock.millis();
@@ -286,7 +292,7 @@ public final class MediaPuller {
       }
       try {
         Files.createDirectory(root);
-        Files.setPosixFilePermissions(root, ManifestBuilder.permissions(policy.dirMode(0755)));
+        NoFollow.setMode(root, policy.dirMode(0755));
         policy.own(root);
       } catch (IOException e) {
         throw MediaException.onWrite(e, root.toString(), root);
@@ -394,7 +400,13 @@ public final class MediaPuller {
         leave(open.pop());
       }
       if (options.delete()) {
-        deleteExtraneous(open.peek());
+        OpenDirectory root = open.peek();
+        try {
+          deleteExtraneous(root);
+        } finally {
+          DirectoryHandles.closeQuietly(root.handle);
+          root.handle = null;
+        }
       }
       ahead.close();
     }
@@ -408,7 +420,12 @@ public final class MediaPuller {
       OpenDirectory parent = open.peek();
       parent.lastRequest = Math.max(parent.lastRequest, dir.lastRequest);
       if (options.delete()) {
-        deleteExtraneous(dir);
+        try {
+          deleteExtraneous(dir);
+        } finally {
+          DirectoryHandles.closeQuietly(dir.handle);
+          dir.handle = null;
+        }
       }
       if (options.dryRun()) {
         return;
@@ -474,47 +491,81 @@ public final class MediaPuller {
 
     /** Deletes (or, in a dry run, counts) what {@code dir} holds here and the source's manifest did not list. */
     private void deleteExtraneous(OpenDirectory dir) throws IOException {
-      if (dir.created || !Files.isDirectory(dir.path, LinkOption.NOFOLLOW_LINKS)) {
+      if (dir.created) {
         return;
       }
-      List<String> names = new ArrayList<>();
-      try (DirectoryStream<Path> children = Files.newDirectoryStream(dir.path)) {
-        for (Path child : children) {
-          String name = child.getFileName().toString();
-          String relative = dir.entry == null ? name : dir.entry.path() + "/" + name;
-          if (!dir.children.contains(name) && !MediaPaths.isPartial(name)
-              && !(options.excludeCache() && MediaPaths.isCache(relative))) {
-            names.add(name);
-          }
+      SecureDirectoryStream<Path> handle = handle(dir, open.iterator());
+      if (handle == null) {
+        return; // not a directory here (the scan said so), or gone since
+      }
+      List<Path> names = new ArrayList<>();
+      for (Path child : handle) {
+        Path name = child.getFileName();
+        String relative = dir.entry == null ? name.toString() : dir.entry.path() + "/" + name;
+        if (!dir.children.contains(name.toString()) && !MediaPaths.isPartial(name.toString())
+            && !(options.excludeCache() && MediaPaths.isCache(relative))) {
+          names.add(name);
         }
       }
-      Collections.sort(names);
-      for (String name : names) {
-        deleteTree(dir.path.resolve(name), dir.entry == null ? name : dir.entry.path() + "/" + name);
+      names.sort(Comparator.comparing(Path::toString));
+      for (Path name : names) {
+        deleteTree(handle, name, dir.path.resolve(name), dir.entry == null ? name.toString() : dir.entry.path() + "/" + name);
       }
     }
 
-    /** Deletes a file, link or whole directory the source does not have, children first. */
-    private void deleteTree(Path path, String relative) throws IOException {
-      BasicFileAttributes here = attributes(path);
+    /**
+     * The handle of a directory the scan has just left (so its parent is on top of {@code up}),
+     * opening it, and any ancestor not yet open, from its parent's; null if it is not a directory.
+     */
+    private SecureDirectoryStream<Path> handle(OpenDirectory dir, Iterator<OpenDirectory> up)
+        throws IOException {
+      if (dir.handle == null) {
+        if (dir.entry == null) {
+          dir.handle = DirectoryHandles.openRoot(dir.path);
+        } else {
+          SecureDirectoryStream<Path> parent = handle(up.next(), up);
+          dir.handle = parent == null ? null : DirectoryHandles.openChild(parent, dir.path.getFileName());
+        }
+      }
+      return dir.handle;
+    }
+
+    /**
+     * Deletes a file, link or whole directory the source does not have, children first. Every step
+     * goes through the handle of the directory it is in, never by path, so nothing swapped into
+     * the tree while it runs (a symlink for a directory) can take it outside the root.
+     */
+    private void deleteTree(SecureDirectoryStream<Path> parent, Path name, Path path, String relative)
+        throws IOException {
+      BasicFileAttributes here = DirectoryHandles.attributes(parent, name);
       if (here == null) {
         return;
       }
       if (here.isDirectory()) {
-        List<Path> children = new ArrayList<>();
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(path)) {
-          stream.forEach(children::add);
+        SecureDirectoryStream<Path> dir = DirectoryHandles.openChild(parent, name);
+        if (dir == null) {
+          refuse(MediaPaths.printable(relative) + ": changed while it was being deleted; left alone");
+          return;
         }
-        for (Path child : children) {
-          String name = child.getFileName().toString();
-          if (!MediaPaths.isPartial(name)) {
-            deleteTree(child, relative + "/" + name);
+        try (dir) {
+          List<Path> children = new ArrayList<>();
+          for (Path child : dir) {
+            children.add(child.getFileName());
+          }
+          for (Path child : children) {
+            if (!MediaPaths.isPartial(child.toString())) {
+              deleteTree(dir, child, path.resolve(child), relative + "/" + child);
+            }
           }
         }
       }
       if (!options.dryRun()) {
         try {
-          Files.delete(path);
+          if (here.isDirectory()) {
+            parent.deleteDirectory(name);
+          } else {
+            parent.deleteFile(name);
+          }
         } catch (java.nio.file.DirectoryNotEmptyException e) {
           refuse(MediaPaths.printable(relative) + ": not deleted, still holds partial files");
           return;
