@@ -9,8 +9,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.time.Clock;
@@ -240,18 +242,28 @@ public final class DatabaseCopier {
     Path dir = DatabaseInspector.spoolDir(dataDirectory);
     UserPrincipal superuser =
         dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(pg.database().superuser());
+    // The spool sits next to the data directory, where the PostgreSQL user can write: every step
+    // below acts on the entry itself and refuses a symlink, so that user cannot have root chmod,
+    // chown or truncate a file elsewhere (/etc/shadow) through a link planted at a known name.
     Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-    Files.setOwner(dir, superuser);
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      throw new IllegalStateException("refused to spool the database into " + dir + ": it is a symlink, not a directory; remove it");
+    }
+    PosixFileAttributeView dirView = Files.getFileAttributeView(dir, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    dirView.setPermissions(PosixFilePermissions.fromString("rwx------"));
+    dirView.setOwner(superuser);
     Path file = dir.resolve(staging + ".dump");
     long start = clock.millis();
     long bytes = 0;
     long lastReport = 0;
+    // A spool left by an earlier run is only a copy of what the source still has. CREATE_NEW
+    // (O_EXCL) then never follows a symlink and never truncates anything.
+    Files.deleteIfExists(file);
     try {
-      try (OutputStream out =
-          Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-        Files.setOwner(file, superuser);
+      try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        PosixFileAttributeView fileView = Files.getFileAttributeView(file, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        fileView.setPermissions(PosixFilePermissions.fromString("rw-------"));
+        fileView.setOwner(superuser);
         byte[] buffer = new byte[CHUNK];
         InputStream in = dump.archive();
         while (true) {

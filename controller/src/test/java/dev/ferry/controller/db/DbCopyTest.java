@@ -299,6 +299,62 @@ class DbCopyTest {
     assertEquals(2, controller.run("db").exitCode());
   }
 
+  /**
+   * The spool directory sits next to the data directory, where the PostgreSQL user can write. A
+   * symlink planted there, at the spool's known name or at the spool file's, must never lead the
+   * root agent to chmod, chown or overwrite what it points to.
+   */
+  @Test
+  @Order(8)
+  void symlinksPlantedInTheSpoolAreNeverFollowed() throws Exception {
+    Path spool = targetPg.dataDir().getParent().resolve("ferry-spool");
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+    Files.setPosixFilePermissions(elsewhere, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path precious = Files.writeString(elsewhere.resolve("precious"), "not a dump\n");
+    Files.setPosixFilePermissions(precious, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    Object owner = Files.getAttribute(precious, "unix:uid");
+
+    // The spool directory itself a symlink: refused, the directory it names keeps its mode and
+    // owner, and the target's database is as it was.
+    deleteSpool(spool);
+    Files.createSymbolicLink(spool, elsewhere);
+    String targetBefore = targetContent();
+    List<String> asideBefore = asideDatabases();
+    TestController.Run refused = controller.run("db", "copy", "--from", "ubuntu", "--to", "nixos", "--jobs", "2");
+    assertEquals(1, refused.exitCode(), refused.err() + refused.out());
+    assertTrue(refused.err().contains("is a symlink"), refused.err());
+    assertEquals("rwxr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(elsewhere)));
+    assertEquals(owner, Files.getAttribute(elsewhere, "unix:uid"));
+    assertEquals(targetBefore, targetContent());
+    assertEquals(asideBefore, asideDatabases());
+
+    // The spool file a symlink: the copy replaces the link and leaves its target alone.
+    Files.delete(spool);
+    Files.createDirectory(spool);
+    Files.createSymbolicLink(spool.resolve(STAGING + ".dump"), precious);
+    TestController.Run run = controller.run("db", "copy", "--from", "ubuntu", "--to", "nixos", "--jobs", "2", "--json");
+    assertEquals(0, run.exitCode(), run.err() + run.out());
+    // (Not assertSameContent: an earlier test wrote to the source, past its fixed expectations.)
+    assertEquals(content(sourcePg, SOURCE_DB), targetContent());
+    assertEquals("not a dump\n", Files.readString(precious));
+    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(precious)));
+    assertEquals(owner, Files.getAttribute(precious, "unix:uid"));
+    try (var files = Files.list(spool)) {
+      assertEquals(0, files.count());
+    }
+  }
+
+  private static void deleteSpool(Path spool) throws IOException {
+    if (Files.isDirectory(spool, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      try (var files = Files.list(spool)) {
+        for (Path f : files.toList()) {
+          Files.delete(f);
+        }
+      }
+    }
+    Files.deleteIfExists(spool);
+  }
+
   /** Waits until pg_restore has created tables in the staging database (the dump is flowing). */
   private void awaitStagingFilling() throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
@@ -312,6 +368,20 @@ class DbCopyTest {
       Thread.sleep(100);
     }
     throw new AssertionError("the staging database never filled");
+  }
+
+  private String targetContent() throws Exception {
+    return content(targetPg, TARGET_DB);
+  }
+
+  /** The checksummed tables of a database, as one string. */
+  private static String content(TestPostgres pg, String database) throws Exception {
+    StringBuilder content = new StringBuilder();
+    for (String table : CHECKSUMMED) {
+      content.append(table).append('=').append(pg.psql(database,
+          "SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + table + " t;")).append('\n');
+    }
+    return content.toString();
   }
 
   private void assertSameContent() throws Exception {
