@@ -121,7 +121,8 @@ public final class RedisDump {
     try {
       MessageDigest sha = sha256();
       long bytes = 0;
-      try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+      // The directory is Redis's: never follow a symlink swapped in for the temp file.
+      try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
         byte[] buffer = new byte[256 * 1024];
         int n;
         while ((n = data.read(buffer)) >= 0) {

@@ -169,7 +169,8 @@ public final class SecretsTarget {
     Path temp = Files.createTempFile(file.getParent(), "." + file.getFileName() + ".", ".tmp",
         PosixFilePermissions.asFileAttribute(OWNER_RW));
     try {
-      try (var channel = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE)) {
+      // The directory is Mastodon's: never follow a symlink swapped in for the temp file.
+      try (var channel = java.nio.channels.FileChannel.open(temp, java.nio.file.StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
         channel.write(java.nio.ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
         channel.force(true);
       } catch (IOException e) {
