@@ -278,10 +278,17 @@ public final class MediaPuller {
     }
 
     private void prepareRoot() throws IOException {
+      if (Files.isSymbolicLink(root)) {
+        // Its parent is often the Mastodon user's (/var/lib/mastodon): a link there may not be
+        // the admin's, and following it could point the sync, and --delete, at any directory.
+        throw new MediaException(MediaException.Reason.FAILED_PRECONDITION,
+            "the media root " + root + " is a symlink (to " + Files.readSymbolicLink(root) + "); ferry does not follow it."
+                + " Set media.root in the agent config to the directory itself");
+      }
       if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) || options.dryRun()) {
         return;
       }
-      if (Files.exists(root, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(root)) {
+      if (Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
         throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " is not a directory");
       }
       Path parent = root.toAbsolutePath().getParent();

@@ -2,6 +2,7 @@ package dev.ferry.agent.media;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -177,6 +178,25 @@ class MediaPullerTest {
     assertFalse(Files.exists(target.resolve("old")));
     assertTrue(Files.exists(target.resolve("cache/kept-because-excluded")), "an excluded cache/ is never touched");
     MediaTrees.assertSameContent(source, target, true);
+  }
+
+  @Test
+  void refusesASymlinkedMediaRootAndWritesNothing() throws IOException {
+    Path source = dir.resolve("src");
+    MediaTrees.make(source, 4, 9);
+    Path elsewhere = Files.createDirectory(dir.resolve("elsewhere"));
+    Files.writeString(elsewhere.resolve("not-media"), "kept");
+    Path target = Files.createSymbolicLink(dir.resolve("dst"), elsewhere);
+    for (PullOptions options : List.of(new PullOptions(false, false, true), new PullOptions(true, false, true))) {
+      MediaException e = assertThrows(MediaException.class, () -> new MediaPuller(target,
+          policy(OptionalInt.empty(), OptionalInt.empty()), root -> {}, Clock.systemUTC())
+          .pull(new LocalMediaSource(source), options, p -> {}));
+      assertEquals(MediaException.Reason.FAILED_PRECONDITION, e.reason());
+      assertTrue(e.getMessage().contains("is a symlink"), e.getMessage());
+    }
+    try (Stream<Path> left = Files.list(elsewhere)) {
+      assertEquals(List.of(elsewhere.resolve("not-media")), left.toList());
+    }
   }
 
   @Test
