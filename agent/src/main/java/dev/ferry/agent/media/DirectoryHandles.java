@@ -1,9 +1,7 @@
 package dev.ferry.agent.media;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
-import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -25,27 +23,9 @@ final class DirectoryHandles {
 
   private DirectoryHandles() {}
 
-  /**
-   * Opens the root, and checks that the handle is the directory the root's name shows (not a
-   * symlink followed on the way in).
-   */
+  /** Opens the root (a real path) from / down, never following a symlink. */
   static SecureDirectoryStream<Path> openRoot(Path root) throws IOException {
-    DirectoryStream<Path> stream = Files.newDirectoryStream(root);
-    if (!(stream instanceof SecureDirectoryStream<Path> handle)) {
-      stream.close();
-      throw new MediaException(
-          MediaException.Reason.FAILED_PRECONDITION,
-          "--delete needs a file system where directories can be opened safely (openat); " + root + " is not on one");
-    }
-    BasicFileAttributes named = Files.readAttributes(root, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    Object opened = handle.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
-    if (!named.isDirectory() || opened == null || !opened.equals(named.fileKey())) {
-      handle.close();
-      throw new MediaException(
-          MediaException.Reason.FAILED_PRECONDITION,
-          "the media root " + root + " changed while the sync opened it (is it a symlink?); nothing was deleted");
-    }
-    return handle;
+    return MediaRoot.open(root);
   }
 
   /** Opens the directory {@code name} inside {@code parent}; null if it is not a directory (or a symlink), or gone. */

@@ -43,9 +43,9 @@ public final class ManifestBuilder {
     if (!Files.isDirectory(root)) {
       throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " does not exist");
     }
-    Path realRoot = root.toRealPath();
+    Path realRoot = MediaRoot.resolve(root);
     try (WalkAhead ahead = new WalkAhead(realRoot, path -> false);
-        SecureDirectoryStream<Path> top = SourceFiles.openRoot(realRoot)) {
+        SecureDirectoryStream<Path> top = MediaRoot.open(realRoot)) {
       new ManifestBuilder(realRoot, sink, ahead).walkDirectory(top, "");
     }
   }

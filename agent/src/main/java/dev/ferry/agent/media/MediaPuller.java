@@ -278,18 +278,22 @@ public final class MediaPuller {
     }
 
     private void prepareRoot() throws IOException {
-      if (Files.isSymbolicLink(root)) {
-        // Its parent is often the Mastodon user's (/var/lib/mastodon): a link there may not be
-        // the admin's, and following it could point the sync, and --delete, at any directory.
-        throw new MediaException(MediaException.Reason.FAILED_PRECONDITION,
-            "the media root " + root + " is a symlink (to " + Files.readSymbolicLink(root) + "); ferry does not follow it."
-                + " Set media.root in the agent config to the directory itself");
-      }
-      if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) || options.dryRun()) {
+      if (Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+        // Follows a symlink only if root owns it: see MediaRoot.
+        Path real;
+        try {
+          real = MediaRoot.resolve(root);
+        } catch (NoSuchFileException e) {
+          throw new MediaException(MediaException.Reason.FAILED_PRECONDITION,
+              "the media root " + root + " leads through a symlink to " + e.getFile() + ", which does not exist");
+        }
+        if (!Files.isDirectory(real, LinkOption.NOFOLLOW_LINKS)) {
+          throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " is not a directory");
+        }
         return;
       }
-      if (Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
-        throw new MediaException(MediaException.Reason.FAILED_PRECONDITION, "the media root " + root + " is not a directory");
+      if (options.dryRun()) {
+        return;
       }
       Path parent = root.toAbsolutePath().getParent();
       if (parent == null || !Files.isDirectory(parent)) {

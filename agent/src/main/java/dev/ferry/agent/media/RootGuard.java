@@ -24,7 +24,7 @@ final class RootGuard {
 
   /** @param root the media root; if it does not exist (a dry run), nothing under it can be written */
   RootGuard(Path root) throws IOException {
-    this.root = Files.exists(root) ? root.toRealPath() : root.toAbsolutePath().normalize();
+    this.root = Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? MediaRoot.resolve(root) : root.toAbsolutePath().normalize();
   }
 
   Path root() {

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -56,20 +55,8 @@ final class SourceFiles implements Closeable {
   private final List<SecureDirectoryStream<Path>> openDirectories = new ArrayList<>();
 
   SourceFiles(Path root) throws IOException {
-    this.root = root.toRealPath();
-    this.rootDirectory = openRoot(this.root);
-  }
-
-  /** The media root, opened for lookups relative to it. */
-  static SecureDirectoryStream<Path> openRoot(Path root) throws IOException {
-    DirectoryStream<Path> directory = Files.newDirectoryStream(root);
-    if (!(directory instanceof SecureDirectoryStream<Path> secure)) {
-      directory.close();
-      throw new MediaException(
-          MediaException.Reason.FAILED_PRECONDITION,
-          "this platform cannot open files relative to a directory (openat), so media cannot be served safely");
-    }
-    return secure;
+    this.root = MediaRoot.resolve(root);
+    this.rootDirectory = MediaRoot.open(this.root);
   }
 
   /**
