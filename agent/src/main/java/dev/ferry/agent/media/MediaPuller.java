@@ -532,7 +532,8 @@ public final class MediaPuller {
         throws IOException {
       if (dir.handle == null) {
         if (dir.entry == null) {
-          dir.handle = DirectoryHandles.openRoot(dir.path);
+          // A dry run may scan a root it has not created yet.
+          dir.handle = Files.isDirectory(dir.path, LinkOption.NOFOLLOW_LINKS) ? DirectoryHandles.openRoot(dir.path) : null;
         } else {
           SecureDirectoryStream<Path> parent = handle(up.next(), up);
           dir.handle = parent == null ? null : DirectoryHandles.openChild(parent, dir.path.getFileName());

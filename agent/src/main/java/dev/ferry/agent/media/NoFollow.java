@@ -39,8 +39,9 @@ final class NoFollow {
   }
 
   /**
-   * Sets the mtime (and the atime to the same instant, as {@code cp -p} does). Giving both saves
-   * the JDK a stat per call to learn the atime it would otherwise keep.
+   * Sets the mtime (and the atime to the same instant, as {@code cp -p} does; giving both spares
+   * the JDK reading the old atime). NOFOLLOW_LINKS costs one lstat: the JDK checks for a symlink
+   * first and then sets only the link's own times.
    */
   static void setTimes(Path path, FileTime mtime) throws IOException {
     Files.getFileAttributeView(path, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime, mtime, null);

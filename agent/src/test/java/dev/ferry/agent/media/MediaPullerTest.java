@@ -156,6 +156,11 @@ class MediaPullerTest {
     try (Stream<Path> s = Files.list(target)) {
       assertEquals(0, s.count());
     }
+    // Into a root that does not exist yet, --delete included: counted, and still nothing made.
+    Path missing = dir.resolve("not-yet");
+    PullSummary planned = pull(source, missing, new PullOptions(true, false, true), OptionalInt.empty(), OptionalInt.empty());
+    assertEquals(files.size() + 1, planned.filesSent());
+    assertFalse(Files.exists(missing, LinkOption.NOFOLLOW_LINKS));
   }
 
   @Test
