@@ -31,6 +31,12 @@ final class DirectoryHandles {
   /** Opens the directory {@code name} inside {@code parent}; null if it is not a directory (or a symlink), or gone. */
   static SecureDirectoryStream<Path> openChild(SecureDirectoryStream<Path> parent, Path name) throws IOException {
     try {
+      // Looked at first, as SourceFiles does: the JDK opens without O_DIRECTORY or O_NONBLOCK, so a
+      // fifo swapped in for the directory would hold this thread until something wrote to it.
+      if (!parent.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+          .readAttributes().isDirectory()) {
+        return null;
+      }
       return parent.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       return null;

@@ -8,6 +8,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
 
 /**
  * Finds and opens the configured media root without letting the Mastodon user choose it. The
@@ -59,6 +60,11 @@ final class MediaRoot {
     for (Path name : real) {
       SecureDirectoryStream<Path> child;
       try {
+        // Looked at first (see SourceFiles): opening a fifo put there would wait for a writer.
+        if (!directory.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+            .readAttributes().isDirectory()) {
+          throw new java.nio.file.NotDirectoryException(real.toString());
+        }
         child = directory.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException e) {
         directory.close();

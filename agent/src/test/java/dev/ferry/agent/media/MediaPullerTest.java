@@ -216,6 +216,23 @@ class MediaPullerTest {
   }
 
   @Test
+  // In a thread of its own, so that an open stuck on the fifo fails the test instead of hanging it.
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void deleteDoesNotWaitOnAFifoWhereTheSourceHasADirectory() throws Exception {
+    Path source = dir.resolve("src");
+    Path target = dir.resolve("dst");
+    MediaTrees.make(source, 6, 8);
+    Files.writeString(Files.createDirectories(source.resolve("d")).resolve("f.png"), "x");
+    Files.createDirectories(target);
+    assertEquals(0, new ProcessBuilder("mkfifo", target.resolve("d").toString()).inheritIO().start().waitFor());
+    // A dry run: a real one would stop at writing d/f.png under the fifo, before deleting.
+    PullSummary summary = pull(source, target, new PullOptions(true, false, true), OptionalInt.empty(), OptionalInt.empty());
+    assertTrue(summary.refusals().stream().anyMatch(r -> r.startsWith("d: a directory on the source but not on the target")),
+        summary.refusals().toString());
+    assertTrue(Files.exists(target.resolve("d"), LinkOption.NOFOLLOW_LINKS), "the fifo is left alone");
+  }
+
+  @Test
   void excludeCacheLeavesCacheOut() throws IOException {
     Path source = dir.resolve("src");
     Path target = dir.resolve("dst");

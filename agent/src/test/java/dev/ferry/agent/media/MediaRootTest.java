@@ -59,6 +59,16 @@ class MediaRootTest {
   }
 
   @Test
+  // In a thread of its own, so that an open stuck on the fifo fails the test instead of hanging it.
+  @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void openRefusesAFifoInsteadOfWaitingForAWriter() throws Exception {
+    Path fifo = dir.resolve("system");
+    assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+    MediaException e = assertThrows(MediaException.class, () -> MediaRoot.open(fifo.toRealPath()));
+    assertEquals(MediaException.Reason.FAILED_PRECONDITION, e.reason());
+  }
+
+  @Test
   void openGoesDownFromSlashAndRefusesASymlinkOnTheWay() throws IOException {
     Path real = Files.createDirectories(dir.resolve("a/b")).toRealPath();
     try (SecureDirectoryStream<Path> handle = MediaRoot.open(real)) {
