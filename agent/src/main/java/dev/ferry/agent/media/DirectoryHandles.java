@@ -23,11 +23,6 @@ final class DirectoryHandles {
 
   private DirectoryHandles() {}
 
-  /** Opens the root (a real path) from / down, never following a symlink. */
-  static SecureDirectoryStream<Path> openRoot(Path root) throws IOException {
-    return MediaRoot.open(root);
-  }
-
   /** Opens the directory {@code name} inside {@code parent}; null if it is not a directory (or a symlink), or gone. */
   static SecureDirectoryStream<Path> openChild(SecureDirectoryStream<Path> parent, Path name) throws IOException {
     try {

@@ -12,12 +12,12 @@ import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
@@ -509,18 +509,17 @@ public final class MediaPuller {
       if (handle == null) {
         return; // not a directory here (the scan said so), or gone since
       }
-      List<Path> names = new ArrayList<>();
+      Map<String, Path> extraneous = new TreeMap<>(); // by relative path: deleted in name order
       for (Path child : handle) {
         Path name = child.getFileName();
         String relative = dir.entry == null ? name.toString() : dir.entry.path() + "/" + name;
         if (!dir.children.contains(name.toString()) && !MediaPaths.isPartial(name.toString())
             && !(options.excludeCache() && MediaPaths.isCache(relative))) {
-          names.add(name);
+          extraneous.put(relative, name);
         }
       }
-      names.sort(Comparator.comparing(Path::toString));
-      for (Path name : names) {
-        deleteTree(handle, name, dir.path.resolve(name), dir.entry == null ? name.toString() : dir.entry.path() + "/" + name);
+      for (Map.Entry<String, Path> e : extraneous.entrySet()) {
+        deleteTree(handle, e.getValue(), dir.path.resolve(e.getValue()), e.getKey());
       }
     }
 
@@ -533,7 +532,7 @@ public final class MediaPuller {
       if (dir.handle == null) {
         if (dir.entry == null) {
           // A dry run may scan a root it has not created yet.
-          dir.handle = Files.isDirectory(dir.path, LinkOption.NOFOLLOW_LINKS) ? DirectoryHandles.openRoot(dir.path) : null;
+          dir.handle = Files.isDirectory(dir.path, LinkOption.NOFOLLOW_LINKS) ? MediaRoot.open(dir.path) : null;
         } else {
           SecureDirectoryStream<Path> parent = handle(up.next(), up);
           dir.handle = parent == null ? null : DirectoryHandles.openChild(parent, dir.path.getFileName());
