@@ -13,6 +13,7 @@ import dev.ferry.controller.client.DbCopyReport;
 import dev.ferry.controller.client.DbProblem;
 import dev.ferry.controller.client.DbProgress;
 import dev.ferry.controller.format.Sizes;
+import dev.ferry.controller.format.Terminal;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.proto.v1.Operation;
 import dev.ferry.proto.v1.PeerSource;
@@ -22,10 +23,10 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** {@code ferry db ...}: the database. */
 @Command(
@@ -91,7 +92,7 @@ public final class DbCommand extends CommandGroup {
       // So this connects to the target alone: the source is reached by the target, with a ticket.
       try (AgentClient targetClient = AgentClient.connect(pair.target(), identity).connectNow()) {
         PeerSource peer = pair.ticket(identity, "db-copy", Operation.OPERATION_DUMP_DATABASE);
-        boolean terminal = System.console() != null && !json;
+        boolean terminal = Terminal.stderrIsTerminal();
         AtomicBoolean warned = new AtomicBoolean();
         DbCopyReport report = database.copy(targetClient, peer, options, terminal ? progressLine(err, warned) : p -> { });
         if (terminal) {

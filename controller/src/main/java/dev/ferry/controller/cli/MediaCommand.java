@@ -11,6 +11,7 @@ import dev.ferry.controller.client.MediaProgress;
 import dev.ferry.controller.client.MediaSyncOptions;
 import dev.ferry.controller.client.MediaSyncReport;
 import dev.ferry.controller.format.Sizes;
+import dev.ferry.controller.format.Terminal;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.proto.v1.Operation;
@@ -18,10 +19,10 @@ import dev.ferry.proto.v1.PeerSource;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** {@code ferry media sync --from A --to B [--dry-run] [--exclude-cache] [--delete] [--json]}. */
 @Command(
@@ -73,7 +74,7 @@ public final class MediaCommand extends CommandGroup {
       PeerSource peer = pair.ticket(identity, "media-sync", Operation.OPERATION_READ_MEDIA);
       MediaSyncOptions options = new MediaSyncOptions(dryRun, excludeCache, delete);
       // Progress only for a person watching: never into a pipe or a log.
-      ProgressLine line = System.console() != null ? new ProgressLine(err) : null;
+      ProgressLine line = Terminal.stderrIsTerminal() ? new ProgressLine(err) : null;
       MediaSyncReport report;
       try (AgentClient client = AgentClient.connect(target, identity)) {
         report = new MediaClient().sync(client, peer, options, p -> {

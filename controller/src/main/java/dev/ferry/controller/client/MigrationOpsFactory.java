@@ -1,6 +1,7 @@
 package dev.ferry.controller.client;
 
 import dev.ferry.common.identity.Identity;
+import dev.ferry.controller.format.Terminal;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.home.PairedHost;
 import dev.ferry.controller.migration.MigrationOps;
@@ -22,6 +23,6 @@ public final class MigrationOpsFactory {
         new TicketIssuer(identity, Clock.systemUTC()),
         migrationId,
         // Progress lines are for a person watching; a log or a pipe gets the step lines only.
-        System.console() != null);
+        Terminal.stderrIsTerminal());
   }
 }
