@@ -19,10 +19,10 @@ import dev.ferry.proto.v1.PeerSource;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 /** {@code ferry media sync --from A --to B [--dry-run] [--exclude-cache] [--delete] [--json]}. */
 @Command(

@@ -1,6 +1,7 @@
 package dev.ferry.controller.cli;
 
 import dev.ferry.controller.client.MigrationOpsFactory;
+import dev.ferry.controller.format.Terminal;
 import dev.ferry.controller.home.ControllerHome;
 import dev.ferry.controller.migration.Journal;
 import dev.ferry.controller.migration.Migration;
@@ -100,7 +101,7 @@ public final class MigrateCommand implements Callable<Integer> {
       return true;
     }
     PrintWriter err = spec.commandLine().getErr();
-    if (System.console() == null) {
+    if (!Terminal.canAsk()) {
       err.println("ferry: about to stop Mastodon on " + hosts.to() + " and then " + hosts.from() + "; no terminal to ask: rerun with --yes");
       return false;
     }

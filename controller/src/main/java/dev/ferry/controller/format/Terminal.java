@@ -15,13 +15,22 @@ public final class Terminal {
 
   private Terminal() {}
 
-  /** True if file descriptor 2 is a terminal. */
+  /** True if file descriptor 2 is a terminal: progress lines are drawn there. */
   public static boolean stderrIsTerminal() {
+    return isTerminal(2);
+  }
+
+  /** True if a question can be put on stderr and answered on stdin, whatever stdout is. */
+  public static boolean canAsk() {
+    return isTerminal(0) && isTerminal(2);
+  }
+
+  private static boolean isTerminal(int fd) {
     if (!Files.isDirectory(FD_DIR)) {
       // Not Linux (ferry's agents are, a controller may not be): the closest the JDK offers.
       return System.console() != null;
     }
-    return isTerminalDevice(FD_DIR.resolve("2"));
+    return isTerminalDevice(FD_DIR.resolve(Integer.toString(fd)));
   }
 
   /** Whether the descriptor link {@code fd} (under /proc/self/fd) names a terminal device. */

@@ -9,6 +9,6 @@ public final class TerminalProbe {
 
   public static void main(String[] args) throws Exception {
     Files.writeString(Path.of(args[0]),
-        "stderr=" + Terminal.stderrIsTerminal() + " console=" + (System.console() != null) + "\n");
+        "stderr=" + Terminal.stderrIsTerminal() + " ask=" + Terminal.canAsk() + " console=" + (System.console() != null) + "\n");
   }
 }

@@ -22,19 +22,25 @@ class TerminalTest {
 
   @Test
   void everyDescriptorOnTheTerminal() throws Exception {
-    assertEquals("stderr=true console=true", probe(""));
+    assertEquals("stderr=true ask=true console=true", probe(""));
   }
 
   @Test
   void stdoutToAFileStillShowsProgress() throws Exception {
     // `ferry media sync --json > report.json`: System.console() says no one is watching.
-    assertEquals("stderr=true console=false", probe("> " + dir.resolve("report.json")));
+    assertEquals("stderr=true ask=true console=false", probe("> " + dir.resolve("report.json")));
   }
 
   @Test
   void stderrToALogDrawsNothing() throws Exception {
     // `ferry media sync 2> sync.log`: System.console() would have drawn into the log.
-    assertEquals("stderr=false console=true", probe("2> " + dir.resolve("sync.log")));
+    assertEquals("stderr=false ask=false console=true", probe("2> " + dir.resolve("sync.log")));
+  }
+
+  @Test
+  void noQuestionWithoutATerminalToAnswerOn() throws Exception {
+    // `ferry migrate < /dev/null`: a prompt there would read end-of-file as "no".
+    assertEquals("stderr=true ask=false console=false", probe("< /dev/null"));
   }
 
   @Test
@@ -45,7 +51,7 @@ class TerminalTest {
         .redirectErrorStream(true).start();
     child.getInputStream().readAllBytes();
     assertTrue(child.waitFor(60, TimeUnit.SECONDS));
-    assertEquals("stderr=false console=false", Files.readString(out).strip());
+    assertEquals("stderr=false ask=false console=false", Files.readString(out).strip());
   }
 
   @Test
