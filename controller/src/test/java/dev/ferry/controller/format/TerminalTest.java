@@ -61,6 +61,7 @@ class TerminalTest {
 
   private String probe(String redirections) throws Exception {
     assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "needs script(1) from util-linux (bsdutils)");
+    assumeTrue(Files.exists(Path.of("/dev/ptmx")), "needs pseudo-terminals (/dev/ptmx)");
     Path out = dir.resolve("probe-" + System.nanoTime() + ".txt");
     String command = String.join(" ", quote(java()), "-cp", quote(classpath()), TerminalProbe.class.getName(),
         quote(out.toString()), redirections);
