@@ -23,4 +23,16 @@ public final class Sizes {
   public static String count(long n) {
     return String.format(Locale.ROOT, "%,d", n);
   }
+
+  /** A time left, as a person reads it at a glance: 42s, 3m05s, 2h05m. */
+  public static String duration(java.time.Duration d) {
+    long seconds = Math.max(0, d.getSeconds());
+    if (seconds < 60) {
+      return seconds + "s";
+    }
+    if (seconds < 3600) {
+      return String.format(Locale.ROOT, "%dm%02ds", seconds / 60, seconds % 60);
+    }
+    return String.format(Locale.ROOT, "%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+  }
 }
