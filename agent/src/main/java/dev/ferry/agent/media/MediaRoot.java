@@ -74,6 +74,9 @@ final class MediaRoot {
         throw new MediaException(MediaException.Reason.FAILED_PRECONDITION,
             "the media root " + real + " changed while it was opened (" + name + " is a symlink or not a directory"
                 + " now); run the sync again, and check what is changing it", e);
+      } catch (IOException e) {
+        directory.close(); // an I/O error: no handle is left open behind it
+        throw e;
       }
       directory.close();
       directory = child;
