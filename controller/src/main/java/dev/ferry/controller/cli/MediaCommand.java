@@ -166,7 +166,7 @@ public final class MediaCommand extends CommandGroup {
   }
 
   /** One self-overwriting line on a terminal: files, bytes, rate, ETA. */
-  static final class ProgressLine {
+  private static final class ProgressLine {
     private final PrintWriter err;
 
     ProgressLine(PrintWriter err) {
@@ -174,20 +174,8 @@ public final class MediaCommand extends CommandGroup {
     }
 
     void show(MediaProgress p) {
-      err.print("\r\033[K" + text(p));
+      err.print("\r\033[K" + p.describe());
       err.flush();
-    }
-
-    /** One line: files and bytes done of those planned so far, the rate and the time left. */
-    static String text(MediaProgress p) {
-      return switch (p.phase()) {
-        case "scanning" -> "scanning: " + Sizes.count(p.filesScanned()) + " entries";
-        case "transferring" -> String.format(Locale.ROOT, "%s/%s files, %s/%s, %s/s%s",
-            Sizes.count(p.filesDone()), Sizes.count(p.filesPlanned()), Sizes.bytes(p.bytesDone()),
-            Sizes.bytes(p.bytesPlanned()), Sizes.bytes(p.bytesPerSecond()),
-            p.eta().map(d -> ", ETA " + Sizes.duration(d)).orElse(""));
-        default -> p.phase() + "...";
-      };
     }
 
     void clear() {

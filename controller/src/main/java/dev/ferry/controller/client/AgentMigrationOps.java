@@ -138,7 +138,7 @@ public final class AgentMigrationOps implements MigrationOps {
         new MediaSyncOptions(false, excludeCache, false),
         p -> {
           if (showProgress && throttle.due()) {
-            progress.accept("  media: " + p);
+            progress.accept("  media: " + p.describe());
           }
         });
     if (!report.refusals().isEmpty()) {

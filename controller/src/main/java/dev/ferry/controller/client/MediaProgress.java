@@ -1,5 +1,6 @@
 package dev.ferry.controller.client;
 
+import dev.ferry.controller.format.Sizes;
 import java.time.Duration;
 
 /**
@@ -15,6 +16,20 @@ public record MediaProgress(
   public long bytesPerSecond() {
     long millis = elapsed.toMillis();
     return millis < 1000 ? 0 : bytesDone * 1000 / millis;
+  }
+
+  /**
+   * One line for a person: files and bytes done of those planned so far, the rate and the time
+   * left. {@code media sync} redraws it; {@code migrate} prints it every few seconds.
+   */
+  public String describe() {
+    return switch (phase) {
+      case "scanning" -> "scanning: " + Sizes.count(filesScanned) + " entries";
+      case "transferring" -> String.format(java.util.Locale.ROOT, "%s/%s files, %s/%s, %s/s%s",
+          Sizes.count(filesDone), Sizes.count(filesPlanned), Sizes.bytes(bytesDone), Sizes.bytes(bytesPlanned),
+          Sizes.bytes(bytesPerSecond()), eta().map(d -> ", ETA " + Sizes.duration(d)).orElse(""));
+      default -> phase + "...";
+    };
   }
 
   /** Time left at the current rate, if it can be estimated. */

@@ -1,31 +1,34 @@
-package dev.ferry.controller.cli;
+package dev.ferry.controller.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.ferry.controller.client.MediaProgress;
 import dev.ferry.controller.format.Sizes;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** The progress line a person watching a media sync sees: files, bytes, rate and time left. */
-class MediaProgressTextTest {
+/** The progress line a person watching a media sync or a migration sees. */
+class MediaProgressTest {
   @Test
   void transferringShowsFilesBytesRateAndTimeLeft() {
     // 100 MiB of 1 GiB in 10 s: 10 MiB/s, so 924 MiB take 92 s more.
     MediaProgress p = new MediaProgress("transferring", 5000, 4000, 1L << 30, 1234, 100L << 20, Duration.ofSeconds(10));
-    assertEquals("1,234/4,000 files, 100.0 MiB/1.0 GiB, 10.0 MiB/s, ETA 1m32s", MediaCommand.ProgressLine.text(p));
+    assertEquals("1,234/4,000 files, 100.0 MiB/1.0 GiB, 10.0 MiB/s, ETA 1m32s", p.describe());
   }
 
   @Test
   void noRateOrTimeLeftInTheFirstSecond() {
     MediaProgress p = new MediaProgress("transferring", 10, 10, 2048, 1, 1024, Duration.ofMillis(400));
-    assertEquals("1/10 files, 1.0 KiB/2.0 KiB, 0 B/s", MediaCommand.ProgressLine.text(p));
+    assertEquals("1/10 files, 1.0 KiB/2.0 KiB, 0 B/s", p.describe());
   }
 
   @Test
   void scanningCountsEntries() {
-    MediaProgress p = new MediaProgress("scanning", 78055, 0, 0, 0, 0, Duration.ofSeconds(3));
-    assertEquals("scanning: 78,055 entries", MediaCommand.ProgressLine.text(p));
+    assertEquals("scanning: 78,055 entries", new MediaProgress("scanning", 78055, 0, 0, 0, 0, Duration.ofSeconds(3)).describe());
+  }
+
+  @Test
+  void otherPhasesByName() {
+    assertEquals("finishing...", new MediaProgress("finishing", 1, 1, 1, 1, 1, Duration.ofSeconds(3)).describe());
   }
 
   @Test
