@@ -141,8 +141,7 @@ public final class DbCommand extends CommandGroup {
         if (p.phase().equals("preflight") && !p.note().isEmpty()) {
           warned.set(true);
         }
-        String tables = p.tablesTotal() > 0 ? ", " + p.tablesRestored() + "/" + p.tablesTotal() + " tables" : "";
-        err.print("\r" + p.phase() + ": " + Sizes.bytes(p.bytesStreamed()) + " streamed" + tables + "          ");
+        err.print("\r\033[K" + p.describe());
         if (!p.note().isEmpty()) {
           err.print("\n" + p.note() + "\n");
         }

@@ -221,8 +221,7 @@ public final class AgentMigrationOps implements MigrationOps {
         new DbCopyOptions(1, true),
         p -> {
           if (showProgress && throttle.due()) {
-            progress.accept("  database: " + p.phase() + " " + dev.ferry.controller.format.Sizes.bytes(p.bytesStreamed())
-                + (p.tablesTotal() > 0 ? ", tables " + p.tablesRestored() + "/" + p.tablesTotal() : ""));
+            progress.accept("  database: " + p.describe());
           }
         });
     return StepResult.done(report.tablesVerified(), report.bytesStreamed(),
