@@ -47,10 +47,9 @@ class TerminalTest {
   void pipesAreNotATerminal() throws Exception {
     // This test's own JVM, as surefire forks it, has pipes or files on its descriptors.
     Path out = dir.resolve("piped.txt");
-    Process child = new ProcessBuilder(java(), "-cp", classpath(), TerminalProbe.class.getName(), out.toString())
-        .redirectErrorStream(true).start();
-    child.getInputStream().readAllBytes();
-    assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+    Path log = dir.resolve("piped.log");
+    finish(new ProcessBuilder(java(), "-cp", classpath(), TerminalProbe.class.getName(), out.toString())
+        .redirectErrorStream(true).redirectOutput(log.toFile()), log);
     assertEquals("stderr=false ask=false console=false", Files.readString(out).strip());
   }
 
@@ -65,14 +64,23 @@ class TerminalTest {
     Path out = dir.resolve("probe-" + System.nanoTime() + ".txt");
     String command = String.join(" ", quote(java()), "-cp", quote(classpath()), TerminalProbe.class.getName(),
         quote(out.toString()), redirections);
-    Process script = new ProcessBuilder(List.of("/usr/bin/script", "-qec", command, "/dev/null"))
+    Path transcript = dir.resolve("probe-" + System.nanoTime() + ".log");
+    finish(new ProcessBuilder(List.of("/usr/bin/script", "-qec", command, "/dev/null"))
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectErrorStream(true)
-        .start();
-    String transcript = new String(script.getInputStream().readAllBytes());
-    assertTrue(script.waitFor(60, TimeUnit.SECONDS), "script(1) did not finish");
-    assertEquals(0, script.exitValue(), "the probe failed under script(1): " + transcript);
+        .redirectOutput(transcript.toFile()), transcript);
     return Files.readString(out).strip();
+  }
+
+  /** Runs the child with its output in a file, so the wait below bounds it; kills it if it hangs. */
+  private static void finish(ProcessBuilder builder, Path transcript) throws Exception {
+    Process child = builder.start();
+    try {
+      assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the probe did not finish within 60 s");
+      assertEquals(0, child.exitValue(), "the probe failed: " + Files.readString(transcript));
+    } finally {
+      child.destroyForcibly();
+    }
   }
 
   private static String java() {
