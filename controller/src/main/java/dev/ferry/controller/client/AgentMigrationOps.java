@@ -137,7 +137,9 @@ public final class AgentMigrationOps implements MigrationOps {
         ticket(Operation.OPERATION_READ_MEDIA),
         new MediaSyncOptions(false, excludeCache, false),
         p -> {
-          if (showProgress && throttle.due()) {
+          // The first event comes before anything is planned ("0/0 files"): wait for one that says something.
+          boolean empty = p.phase().equals("transferring") && p.filesPlanned() == 0;
+          if (showProgress && !empty && throttle.due()) {
             progress.accept("  media: " + p.describe());
           }
         });
