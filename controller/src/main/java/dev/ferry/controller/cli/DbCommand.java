@@ -137,15 +137,16 @@ public final class DbCommand extends CommandGroup {
 
     /** @param warned set once the preflight's warnings were shown (the target sends them first) */
     private static Consumer<DbProgress> progressLine(PrintWriter err, AtomicBoolean warned) {
+      ProgressLine line = new ProgressLine(err);
       return p -> {
         if (p.phase().equals("preflight") && !p.note().isEmpty()) {
           warned.set(true);
         }
-        err.print("\r\033[K" + p.describe());
+        line.show(p.describe());
         if (!p.note().isEmpty()) {
           err.print("\n" + p.note() + "\n");
+          err.flush();
         }
-        err.flush();
       };
     }
 

@@ -7,7 +7,6 @@ import dev.ferry.common.identity.Identity;
 import dev.ferry.controller.client.AgentClient;
 import dev.ferry.controller.client.AgentException;
 import dev.ferry.controller.client.MediaClient;
-import dev.ferry.controller.client.MediaProgress;
 import dev.ferry.controller.client.MediaSyncOptions;
 import dev.ferry.controller.client.MediaSyncReport;
 import dev.ferry.controller.format.Sizes;
@@ -79,7 +78,7 @@ public final class MediaCommand extends CommandGroup {
       try (AgentClient client = AgentClient.connect(target, identity)) {
         report = new MediaClient().sync(client, peer, options, p -> {
           if (line != null) {
-            line.show(p);
+            line.show(p.describe());
           }
         });
       } catch (AgentException e) {
@@ -162,25 +161,6 @@ public final class MediaCommand extends CommandGroup {
 
     private static com.google.gson.Gson gson() {
       return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
-    }
-  }
-
-  /** One self-overwriting line on a terminal: files, bytes, rate, ETA. */
-  private static final class ProgressLine {
-    private final PrintWriter err;
-
-    ProgressLine(PrintWriter err) {
-      this.err = err;
-    }
-
-    void show(MediaProgress p) {
-      err.print("\r\033[K" + p.describe());
-      err.flush();
-    }
-
-    void clear() {
-      err.print("\r\033[K");
-      err.flush();
     }
   }
 }
