@@ -137,9 +137,7 @@ public final class AgentMigrationOps implements MigrationOps {
         ticket(Operation.OPERATION_READ_MEDIA),
         new MediaSyncOptions(false, excludeCache, false),
         p -> {
-          // The first event comes before anything is planned ("0/0 files"): wait for one that says something.
-          boolean empty = p.phase().equals("transferring") && p.filesPlanned() == 0;
-          if (showProgress && !empty && throttle.due()) {
+          if (showProgress && p.saysSomething() && throttle.due()) {
             progress.accept("  media: " + p.describe());
           }
         });

@@ -32,6 +32,15 @@ public record MediaProgress(
     };
   }
 
+  /**
+   * False for the event the target sends as the transfer starts, before the manifest has planned
+   * anything: "0/0 files, 0 B/0 B" tells a person nothing, and {@code migrate}, which prints a
+   * line every few seconds, would then hold back the next useful one.
+   */
+  public boolean saysSomething() {
+    return !("transferring".equals(phase) && filesPlanned == 0);
+  }
+
   /** Time left at the current rate, if it can be estimated. */
   public java.util.Optional<Duration> eta() {
     long rate = bytesPerSecond();

@@ -1,6 +1,8 @@
 package dev.ferry.controller.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ferry.controller.format.Sizes;
 import java.time.Duration;
@@ -29,6 +31,14 @@ class MediaProgressTest {
   @Test
   void otherPhasesByName() {
     assertEquals("finishing...", new MediaProgress("finishing", 1, 1, 1, 1, 1, Duration.ofSeconds(3)).describe());
+  }
+
+  @Test
+  void theEventBeforeAnythingIsPlannedSaysNothing() {
+    assertFalse(new MediaProgress("transferring", 0, 0, 0, 0, 0, Duration.ofMillis(100)).saysSomething());
+    assertTrue(new MediaProgress("transferring", 10, 1, 5, 0, 0, Duration.ofMillis(300)).saysSomething());
+    assertTrue(new MediaProgress("scanning", 0, 0, 0, 0, 0, Duration.ofMillis(100)).saysSomething());
+    assertTrue(new MediaProgress("finishing", 10, 0, 0, 0, 0, Duration.ofSeconds(1)).saysSomething());
   }
 
   @Test
