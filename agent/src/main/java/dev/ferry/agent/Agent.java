@@ -2,6 +2,7 @@ package dev.ferry.agent;
 
 import dev.ferry.agent.auth.Authenticator;
 import dev.ferry.agent.config.AgentConfig;
+import dev.ferry.agent.disk.HardlinkProtection;
 import dev.ferry.agent.grpc.AgentServer;
 import dev.ferry.agent.grpc.HostGrpcService;
 import dev.ferry.agent.grpc.HostPeerClient;
@@ -47,19 +48,24 @@ public final class Agent implements AutoCloseable {
 
   /** Loads (or creates) the identity and starts serving. */
   public static Agent start(AgentConfig config) throws IOException {
+    return start(config, new HardlinkProtection(HardlinkProtection.SYSCTL, StatusCollector.hostname()));
+  }
+
+  /** As {@link #start(AgentConfig)}, with the kernel setting read from elsewhere (tests). */
+  public static Agent start(AgentConfig config, HardlinkProtection links) throws IOException {
     AgentState state = new AgentState(config.stateDir());
     Identity identity = state.loadOrCreateIdentity(StatusCollector.hostname());
     Clock clock = Clock.systemUTC();
     ProcessRunner runner = new ProcessRunner();
     PgTools pg = new PgTools(runner, config.pgBindir(), config.layout().database());
     Systemctl systemctl = new Systemctl(runner);
-    StatusCollector status = new StatusCollector(config.layout(), pg, systemctl, config.localDomain());
+    StatusCollector status = new StatusCollector(config.layout(), pg, systemctl, config.localDomain(), links);
     Authenticator authenticator = new Authenticator(state, identity, clock);
     PeerConnector peers = new PeerConnector(identity);
     List<AgentServer.Extension> extensions = new ArrayList<>();
     // Each area of the agent adds its service here (media, database, host control).
-    extensions.add(hostService(config, runner, systemctl, peers, clock));
-    MediaGrpcService media = new MediaGrpcService(config.layout(), peers, root -> flushToDisk(runner, root), clock);
+    extensions.add(hostService(config, runner, systemctl, peers, clock, links));
+    MediaGrpcService media = new MediaGrpcService(config.layout(), peers, root -> flushToDisk(runner, root), clock, links);
     extensions.add(media.extension());
     DatabaseInspector databases = new DatabaseInspector(pg, runner, systemctl, config.layout().units());
     extensions.add(
@@ -81,7 +87,8 @@ public final class Agent implements AutoCloseable {
   }
 
   private static AgentServer.Extension hostService(
-      AgentConfig config, ProcessRunner runner, Systemctl systemctl, PeerConnector peers, Clock clock) {
+      AgentConfig config, ProcessRunner runner, Systemctl systemctl, PeerConnector peers, Clock clock,
+      HardlinkProtection links) {
     Layout layout = config.layout();
     ServiceControl services = new ServiceControl(systemctl, config.unitsAllow(), layout.units());
     RedisDump.RedisState redisState = () -> systemctl.isRunning()
@@ -89,7 +96,7 @@ public final class Agent implements AutoCloseable {
         : Optional.empty();
     return new AgentServer.Extension(
         new HostGrpcService(layout, services, systemctl, new SecretsSource(layout), new SecretsTarget(layout, clock),
-            new Tootctl(layout, runner), new RedisDump(layout, runner, redisState, clock), new HostPeerClient(peers)),
+            new Tootctl(layout, runner), new RedisDump(layout, runner, redisState, clock), new HostPeerClient(peers), links),
         HostGrpcService.peerMethods());
   }
 

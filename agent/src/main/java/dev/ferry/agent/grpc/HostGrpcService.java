@@ -3,6 +3,7 @@ package dev.ferry.agent.grpc;
 import com.google.protobuf.ByteString;
 import dev.ferry.agent.auth.AccessDeniedException;
 import dev.ferry.agent.auth.Caller;
+import dev.ferry.agent.disk.HardlinkProtection;
 import dev.ferry.agent.layout.Layout;
 import dev.ferry.agent.redis.RedisDump;
 import dev.ferry.agent.secrets.NixSnippet;
@@ -67,9 +68,11 @@ public final class HostGrpcService extends HostServiceGrpc.HostServiceImplBase {
   private final Tootctl tootctl;
   private final RedisDump redis;
   private final HostPeerClient peers;
+  private final HardlinkProtection links;
 
   public HostGrpcService(Layout layout, ServiceControl services, Systemctl systemctl, SecretsSource secretsSource,
-      SecretsTarget secretsTarget, Tootctl tootctl, RedisDump redis, HostPeerClient peers) {
+      SecretsTarget secretsTarget, Tootctl tootctl, RedisDump redis, HostPeerClient peers, HardlinkProtection links) {
+    this.links = links;
     this.layout = layout;
     this.services = services;
     this.systemctl = systemctl;
@@ -142,6 +145,7 @@ public final class HostGrpcService extends HostServiceGrpc.HostServiceImplBase {
         // Secrets travel agent to agent only; a controller asks the target to CopySecrets.
         throw new AccessDeniedException("secrets are only given to a peer agent holding a ticket; use CopySecrets on the target");
       }
+      links.require("send secrets");
       SecretValues secrets = secretsSource.read();
       ReadSecretsResponse.Builder response = ReadSecretsResponse.newBuilder()
           .putAllSettings(secretsSource.settings())
@@ -159,6 +163,7 @@ public final class HostGrpcService extends HostServiceGrpc.HostServiceImplBase {
   @Override
   public void copySecrets(CopySecretsRequest request, StreamObserver<CopySecretsResponse> responses) {
     try {
+      links.require("write secrets");
       HostPeerClient.SourceSecrets source = peers.readSecrets(request.getSource());
       CopySecretsResponse.Builder response = CopySecretsResponse.newBuilder()
           .addAllMissingRequired(missing(source.secrets().keys()));
@@ -238,6 +243,12 @@ public final class HostGrpcService extends HostServiceGrpc.HostServiceImplBase {
     }
     FlowControlledSender<ReadRedisDumpResponse> sender = new FlowControlledSender<>(responses);
     WORKERS.execute(() -> {
+      try {
+        links.require("send the Redis dump");
+      } catch (IllegalStateException e) {
+        responses.onError(Statuses.toStatus(e));
+        return;
+      }
       try (InputStream in = redis.open()) {
         sender.send(ReadRedisDumpResponse.newBuilder().setRedisVersion(redis.version()).build());
         MessageDigest sha = RedisDump.sha256();
@@ -260,6 +271,7 @@ public final class HostGrpcService extends HostServiceGrpc.HostServiceImplBase {
   @Override
   public void copyRedisDump(CopyRedisDumpRequest request, StreamObserver<CopyRedisDumpResponse> responses) {
     try {
+      links.require("write the Redis dump");
       RedisDump.Received received = peers.copyRedisDump(request.getSource(), redis);
       responses.onNext(CopyRedisDumpResponse.newBuilder()
           .setPath(received.file().toString())

@@ -64,6 +64,7 @@ final class HostStatusProtos {
             .setAgentVersion(agentVersion)
             .setLocalDomain(report.localDomain())
             .setWebDomain(report.webDomain())
+            .setProtectedHardlinks(report.protectedHardlinks())
             .addAllWarnings(report.warnings())
             .addAllLayoutUnits(report.layout().units());
     for (HostReport.Disk disk : report.disks()) {

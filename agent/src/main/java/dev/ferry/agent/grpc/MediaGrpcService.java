@@ -1,5 +1,6 @@
 package dev.ferry.agent.grpc;
 
+import dev.ferry.agent.disk.HardlinkProtection;
 import dev.ferry.agent.layout.Layout;
 import dev.ferry.agent.media.FileRequest;
 import dev.ferry.agent.media.HashWarmup;
@@ -52,11 +53,14 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
   private final PeerConnector peers;
   private final MediaPuller.Flusher flusher;
   private final Clock clock;
+  private final HardlinkProtection links;
   private final AtomicBoolean pulling = new AtomicBoolean();
   private final ExecutorService workers = Executors.newCachedThreadPool(new DaemonThreads("ferry-media"));
 
-  public MediaGrpcService(Layout layout, PeerConnector peers, MediaPuller.Flusher flusher, Clock clock) {
+  public MediaGrpcService(
+      Layout layout, PeerConnector peers, MediaPuller.Flusher flusher, Clock clock, HardlinkProtection links) {
     this.layout = layout;
+    this.links = links;
     this.peers = peers;
     this.flusher = flusher;
     this.clock = clock;
@@ -79,6 +83,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     workers.execute(
         () -> {
           try {
+            links.require("send media");
             GetManifestResponse.Builder batch = GetManifestResponse.newBuilder();
             ManifestBuilder.walk(
                 layout.mediaRoot(),
@@ -130,6 +135,12 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
 
   private void serveFiles(ServerCallStreamObserver<ReadFilesResponse> call, ReadyGate gate, PendingRequests pending) {
     ChunkOutputStream out = new ChunkOutputStream(call, gate);
+    try {
+      links.require("send media");
+    } catch (IllegalStateException e) {
+      fail(call, gate, "ReadFiles", e);
+      return;
+    }
     try (MediaTarWriter tar = new MediaTarWriter(layout.mediaRoot(), out);
         ReadAhead readAhead = new ReadAhead(layout.mediaRoot())) {
       FileRequest next;
@@ -173,6 +184,7 @@ public final class MediaGrpcService extends MediaServiceGrpc.MediaServiceImplBas
     workers.execute(
         () -> {
           try {
+            links.require("receive media");
             TargetPolicy policy = TargetPolicy.forLayout(layout, FileSystems.getDefault());
             MediaPuller puller = new MediaPuller(layout.mediaRoot(), policy, flusher, clock);
             long[] lastSent = {0};

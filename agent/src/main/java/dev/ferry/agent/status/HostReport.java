@@ -7,6 +7,7 @@ import java.util.List;
 /**
  * What {@code ferry status} shows for one host, gathered without changing anything.
  *
+ * @param protectedHardlinks fs.protected_hardlinks ("1" or "0"), or empty if it cannot be read
  * @param warnings what could not be found out, one line each
  */
 public record HostReport(
@@ -21,6 +22,7 @@ public record HostReport(
     List<UnitState> units,
     String localDomain,
     String webDomain,
+    String protectedHardlinks,
     List<String> warnings) {
 
   /** Versions are empty and the size -1 when unknown; error says why. */

@@ -1,5 +1,6 @@
 package dev.ferry.agent.status;
 
+import dev.ferry.agent.disk.HardlinkProtection;
 import dev.ferry.agent.layout.Layout;
 import dev.ferry.agent.layout.LayoutKind;
 import dev.ferry.agent.postgres.PgTools;
@@ -32,13 +33,16 @@ public final class StatusCollector {
   private final Systemctl systemctl;
   private final Path osRelease;
   private final String configuredDomain;
+  private final HardlinkProtection links;
 
   /** @param configuredDomain the config's mastodon.local_domain, or empty */
-  public StatusCollector(Layout layout, PgTools pg, Systemctl systemctl, String configuredDomain) {
-    this(layout, pg, systemctl, Path.of("/etc/os-release"), configuredDomain);
+  public StatusCollector(Layout layout, PgTools pg, Systemctl systemctl, String configuredDomain, HardlinkProtection links) {
+    this(layout, pg, systemctl, Path.of("/etc/os-release"), configuredDomain, links);
   }
 
-  StatusCollector(Layout layout, PgTools pg, Systemctl systemctl, Path osRelease, String configuredDomain) {
+  StatusCollector(Layout layout, PgTools pg, Systemctl systemctl, Path osRelease, String configuredDomain,
+      HardlinkProtection links) {
+    this.links = links;
     this.layout = layout;
     this.pg = pg;
     this.systemctl = systemctl;
@@ -92,6 +96,10 @@ public final class StatusCollector {
     if (!systemd) {
       warnings.add("systemd is not running on this host (not PID 1): unit states are unknown");
     }
+    String hardlinks = links.value();
+    if (links.off()) {
+      warnings.add(links.problem() + "; ferry refuses to move media, secrets or the Redis dump to or from here until then");
+    }
     return new HostReport(
         hostname(),
         osName(),
@@ -104,6 +112,7 @@ public final class StatusCollector {
         units,
         settings.getOrDefault("LOCAL_DOMAIN", ""),
         settings.getOrDefault("WEB_DOMAIN", settings.getOrDefault("LOCAL_DOMAIN", "")),
+        hardlinks,
         warnings);
   }
 

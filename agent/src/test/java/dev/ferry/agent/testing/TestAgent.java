@@ -4,6 +4,7 @@ import dev.ferry.agent.Agent;
 import dev.ferry.agent.config.AgentConfig;
 import dev.ferry.agent.config.ConfigException;
 import dev.ferry.agent.config.ConfigKey;
+import dev.ferry.agent.disk.HardlinkProtection;
 import dev.ferry.agent.layout.LayoutResolver;
 import dev.ferry.agent.state.AgentState;
 import java.io.IOException;
@@ -28,13 +29,19 @@ public final class TestAgent implements AutoCloseable {
   }
 
   public static TestAgent start(Path dir, Map<ConfigKey, String> overrides) throws IOException, ConfigException {
+    return start(dir, overrides, new HardlinkProtection(HardlinkProtection.SYSCTL, "this host"));
+  }
+
+  /** As {@link #start(Path, Map)}, reading fs.protected_hardlinks from {@code links} instead of the kernel. */
+  public static TestAgent start(Path dir, Map<ConfigKey, String> overrides, HardlinkProtection links)
+      throws IOException, ConfigException {
     Map<ConfigKey, String> values = new EnumMap<>(ConfigKey.class);
     values.put(ConfigKey.LISTEN, "127.0.0.1:0");
     values.put(ConfigKey.STATE_DIR, dir.resolve("state").toString());
     values.put(ConfigKey.LAYOUT, "none");
     values.putAll(overrides);
     AgentConfig config = AgentConfig.from(values, new LayoutResolver(dir.resolve("fsroot")));
-    return new TestAgent(Agent.start(config), new AgentState(config.stateDir()), config);
+    return new TestAgent(Agent.start(config, links), new AgentState(config.stateDir()), config);
   }
 
   /** A fresh one-time pairing code, as {@code ferry-agent init} would print. */

@@ -101,7 +101,8 @@ public final class AgentMigrationOps implements MigrationOps {
         dbFree,
         s.getSystemdRunning(),
         units,
-        secrets);
+        secrets,
+        s.getProtectedHardlinks());
   }
 
   @Override

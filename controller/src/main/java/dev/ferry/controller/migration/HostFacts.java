@@ -10,6 +10,7 @@ import java.util.Set;
  * @param dbSizeBytes -1 when the database does not exist
  * @param units the layout's Mastodon units as systemd reports them (empty without systemd)
  * @param secretsPresent the names of the secret settings found (never their values)
+ * @param protectedHardlinks fs.protected_hardlinks as the agent read it ("1", "0"), or empty
  */
 public record HostFacts(
     String name,
@@ -28,7 +29,8 @@ public record HostFacts(
     long dbFreeBytes,
     boolean systemdRunning,
     List<Unit> units,
-    Set<String> secretsPresent) {
+    Set<String> secretsPresent,
+    String protectedHardlinks) {
 
   /** A unit as systemd reports it. */
   public record Unit(String name, String loadState, String activeState) {

@@ -30,6 +30,8 @@ public final class Preflight {
     checks.add(secrets(source));
     checks.addAll(units(source));
     checks.addAll(units(target));
+    checks.add(hardlinks(source));
+    checks.add(hardlinks(target));
     checks.add(targetDatabase(target));
     return checks;
   }
@@ -126,6 +128,23 @@ public final class Preflight {
           "the source's .env.production must hold them; without them users are logged out and push breaks");
     }
     return Check.pass(name, source.secretsPresent().size() + " secret settings found");
+  }
+
+  /**
+   * Each agent refuses to move media, secrets or the Redis dump while the protection is off (see
+   * the agent's HardlinkProtection), which a migration would otherwise meet only after stopping
+   * the source.
+   */
+  static Check hardlinks(HostFacts host) {
+    String name = host.name() + " hard-link protection";
+    String fix = "run 'sysctl -w fs.protected_hardlinks=1' on " + host.name() + " and keep it in /etc/sysctl.d";
+    return switch (host.protectedHardlinks()) {
+      case "0" -> Check.fail(name,
+          "fs.protected_hardlinks is 0: a local user could slip a hard link to any file into what ferry copies as root",
+          fix);
+      case "" -> Check.warn(name, "fs.protected_hardlinks could not be read", "make sure it is 1: " + fix);
+      default -> Check.pass(name, "fs.protected_hardlinks = " + host.protectedHardlinks());
+    };
   }
 
   static List<Check> units(HostFacts host) {

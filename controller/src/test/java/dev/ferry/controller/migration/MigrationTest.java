@@ -28,10 +28,14 @@ class MigrationTest {
     int copyChecks;
 
     static HostFacts facts(String name, String domain, int server, int dump, int restore, String version) {
+      return facts(name, domain, server, dump, restore, version, "1");
+    }
+
+    static HostFacts facts(String name, String domain, int server, int dump, int restore, String version, String hardlinks) {
       return new HostFacts(name, "ubuntu", domain, domain, version, server, dump, restore, "mastodon", 1_000_000,
           10, 1_000_000, 10L << 30, 10L << 30, true,
           List.of(new HostFacts.Unit("mastodon-web", "loaded", "active")),
-          Set.of("SECRET_KEY_BASE", "OTP_SECRET", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY"));
+          Set.of("SECRET_KEY_BASE", "OTP_SECRET", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY"), hardlinks);
     }
 
     private StepResult call(String name) {
@@ -202,13 +206,33 @@ class MigrationTest {
   }
 
   @Test
+  void preflightRefusesAHostWithoutHardLinkProtection() {
+    HostFacts source = FakeOps.facts("old", "a.social", 15, 15, 15, "4.3.0");
+    List<Check> fine = Preflight.run(source, FakeOps.facts("new", "a.social", 15, 15, 15, "4.3.0"), false);
+    List<Check> linkChecks = fine.stream().filter(c -> c.name().endsWith(" hard-link protection")).toList();
+    assertEquals(2, linkChecks.size(), fine.toString());
+    assertTrue(linkChecks.stream().allMatch(c -> c.passed() && !c.warning()), linkChecks.toString());
+
+    List<Check> checks = Preflight.run(source, FakeOps.facts("new", "a.social", 15, 15, 15, "4.3.0", "0"), false);
+    assertFalse(Preflight.passed(checks));
+    Check refused = checks.stream().filter(c -> c.name().equals("new hard-link protection")).findFirst().orElseThrow();
+    assertFalse(refused.passed());
+    assertTrue(refused.detail().contains("fs.protected_hardlinks is 0"), refused.detail());
+
+    // Unreadable (no /proc): the agent does not refuse, so preflight only warns.
+    Check unknown = Preflight.hardlinks(FakeOps.facts("old", "a.social", 15, 15, 15, "4.3.0", ""));
+    assertTrue(unknown.passed() && unknown.warning());
+    assertTrue(unknown.detail().contains("could not be read"), unknown.detail());
+  }
+
+  @Test
   void preflightCatchesVersionSkewAndMissingSecrets() {
     HostFacts source = FakeOps.facts("old", "a.social", 16, 15, 15, "4.3.0");
     HostFacts target = FakeOps.facts("new", "a.social", 15, 15, 15, "4.3.0");
     List<Check> checks = Preflight.run(source, target, false);
     assertTrue(checks.stream().anyMatch(c -> !c.passed() && c.name().startsWith("pg_dump (source)")));
     HostFacts noSecrets = new HostFacts("old", "ubuntu", "a.social", "a.social", "4.3.0", 15, 15, 15, "m", 1, 1, 1,
-        1L << 40, 1L << 40, false, List.of(), Set.of("OTP_SECRET"));
+        1L << 40, 1L << 40, false, List.of(), Set.of("OTP_SECRET"), "1");
     Check secrets = Preflight.secrets(noSecrets);
     assertFalse(secrets.passed());
     assertTrue(secrets.detail().contains("SECRET_KEY_BASE"));

@@ -2,6 +2,7 @@ package dev.ferry.controller.reliability;
 
 import com.google.protobuf.ByteString;
 import dev.ferry.agent.config.ConfigKey;
+import dev.ferry.agent.disk.HardlinkProtection;
 import dev.ferry.agent.media.MediaTrees;
 import dev.ferry.agent.testing.TestAgent;
 import dev.ferry.agent.testing.TestPostgres;
@@ -69,6 +70,9 @@ final class HostileLab implements AutoCloseable {
   final Identity peer;
   /** A second stranger: for stolen session tokens and tickets held by someone else. */
   final Identity thief;
+  /** Stand-ins for each agent's /proc/sys/fs/protected_hardlinks, "1" to start with. */
+  final Path sourceHardlinks;
+  final Path targetHardlinks;
   private final List<ManagedChannel> channels = new ArrayList<>();
 
   private HostileLab(Path dir) throws Exception {
@@ -111,7 +115,11 @@ final class HostileLab implements AutoCloseable {
         ConfigKey.MASTODON_ROOT, live.toString(),
         ConfigKey.MEDIA_ROOT, sourceRoot.toString(),
         ConfigKey.REDIS_DUMP, sourceRedis.resolve("dump.rdb").toString()));
-    source = TestAgent.start(Files.createDirectories(dir.resolve("agent-src")), sourceConfig);
+    Path kernel = Files.createDirectories(dir.resolve("kernel"));
+    sourceHardlinks = Files.writeString(kernel.resolve("source-protected_hardlinks"), "1\n");
+    targetHardlinks = Files.writeString(kernel.resolve("target-protected_hardlinks"), "1\n");
+    source = TestAgent.start(Files.createDirectories(dir.resolve("agent-src")), sourceConfig,
+        new HardlinkProtection(sourceHardlinks, "source-host"));
 
     Map<ConfigKey, String> targetConfig = new EnumMap<>(ConfigKey.class);
     targetConfig.putAll(database("mastodon"));
@@ -124,7 +132,8 @@ final class HostileLab implements AutoCloseable {
         ConfigKey.MASTODON_GROUP, "mastodon",
         ConfigKey.REDIS_DUMP, targetRedis.resolve("dump.rdb").toString(),
         ConfigKey.TOOTCTL, tootctl.toString()));
-    target = TestAgent.start(Files.createDirectories(dir.resolve("agent-tgt")), targetConfig);
+    target = TestAgent.start(Files.createDirectories(dir.resolve("agent-tgt")), targetConfig,
+        new HardlinkProtection(targetHardlinks, "target-host"));
 
     controller = new TestController(Files.createDirectories(dir.resolve("controller")));
     controller.pair("src", source);
