@@ -305,13 +305,13 @@ class BadInputCorpusTest {
         lab.targetSource(Operation.OPERATION_READ_MEDIA).toBuilder().setAddress("127.0.0.1:1").build())));
   }
 
-  private static String firstFile(HostileLab lab) throws Exception {
+  static String firstFile(HostileLab lab) throws Exception {
     try (Stream<Path> all = Files.walk(lab.sourceRoot)) {
       return lab.sourceRoot.relativize(all.filter(Files::isRegularFile).sorted().findFirst().orElseThrow()).toString();
     }
   }
 
-  private static FileRequest file(String path, long offset) {
+  static FileRequest file(String path, long offset) {
     return FileRequest.newBuilder().setPath(path).setOffset(offset).build();
   }
 
@@ -328,7 +328,7 @@ class BadInputCorpusTest {
     return read.status();
   }
 
-  private static ReadResult readFilesRaw(HostileLab lab, Channel channel, List<ReadFilesRequest> requests) throws Exception {
+  static ReadResult readFilesRaw(HostileLab lab, Channel channel, List<ReadFilesRequest> requests) throws Exception {
     CompletableFuture<Status> end = new CompletableFuture<>();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     StreamObserver<ReadFilesRequest> out = MediaServiceGrpc.newStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)

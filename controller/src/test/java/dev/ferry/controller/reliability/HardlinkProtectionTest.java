@@ -13,9 +13,13 @@ import dev.ferry.proto.v1.CopySecretsRequest;
 import dev.ferry.proto.v1.HostServiceGrpc;
 import dev.ferry.proto.v1.HostStatus;
 import dev.ferry.proto.v1.Operation;
+import dev.ferry.proto.v1.ReadFilesRequest;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -79,6 +83,25 @@ class HardlinkProtectionTest {
 
     Files.writeString(lab.sourceHardlinks, "1\n");
     assertEquals(null, mediaSync(), "the same sync goes through once the protection is on");
+  }
+
+  @Test
+  void aPeerAskingTheSourceForFilesDirectlyGetsNone() throws Exception {
+    // A sync never gets this far (GetManifest refuses first); a peer may call ReadFiles itself.
+    ReadFilesRequest ask = ReadFilesRequest.newBuilder()
+        .addFiles(BadInputCorpusTest.file(BadInputCorpusTest.firstFile(lab), 0)).setLast(true).build();
+    Files.writeString(lab.sourceHardlinks, "0\n");
+    BadInputCorpusTest.ReadResult refused =
+        BadInputCorpusTest.readFilesRaw(lab, lab.peerSession(Set.of(Operation.OPERATION_READ_MEDIA)), List.of(ask));
+    assertEquals(Status.Code.FAILED_PRECONDITION, refused.status().getCode(), refused.status().toString());
+    assertTrue(refused.status().getDescription().contains("ferry will not send media"), refused.status().toString());
+    assertEquals(0, refused.bytes().length, "no file data was sent");
+
+    Files.writeString(lab.sourceHardlinks, "1\n");
+    BadInputCorpusTest.ReadResult sent =
+        BadInputCorpusTest.readFilesRaw(lab, lab.peerSession(Set.of(Operation.OPERATION_READ_MEDIA)), List.of(ask));
+    assertEquals(Status.Code.OK, sent.status().getCode(), sent.status().toString());
+    assertTrue(sent.bytes().length > 0, "the same request is served once the protection is on");
   }
 
   /** The failure's code and text, or null if the call succeeded. */
