@@ -98,6 +98,7 @@ class StatusCommandTest {
       assertEquals(ubuntuTree.files(), a.getAsJsonObject("media").get("files").getAsLong());
       assertEquals(ubuntuTree.bytes(), a.getAsJsonObject("media").get("bytes").getAsLong());
       assertEquals("4.3.2", a.getAsJsonObject("mastodon").get("version").getAsString());
+      assertEquals("1", a.get("protected_hardlinks").getAsString());
       assertEquals("example.social", a.get("local_domain").getAsString());
       assertEquals("new", b.get("name").getAsString());
       assertEquals("nixos", b.get("layout").getAsString());

@@ -8,6 +8,7 @@ import dev.ferry.agent.disk.HardlinkProtection;
 import dev.ferry.agent.layout.LayoutResolver;
 import dev.ferry.agent.state.AgentState;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.EnumMap;
@@ -28,8 +29,15 @@ public final class TestAgent implements AutoCloseable {
     this.config = config;
   }
 
+  /**
+   * Hard-link protection reads as on (the default of every supported distribution) from a file of
+   * the agent's own, so a test of something else does not depend on the sysctl of the machine it
+   * runs on; agents started as processes (ChildAgent, the demo) read the kernel's.
+   */
   public static TestAgent start(Path dir, Map<ConfigKey, String> overrides) throws IOException, ConfigException {
-    return start(dir, overrides, new HardlinkProtection(HardlinkProtection.SYSCTL, "this host"));
+    Files.createDirectories(dir);
+    Path on = Files.writeString(dir.resolve("protected_hardlinks"), "1\n");
+    return start(dir, overrides, new HardlinkProtection(on, "this host"));
   }
 
   /** As {@link #start(Path, Map)}, reading fs.protected_hardlinks from {@code links} instead of the kernel. */

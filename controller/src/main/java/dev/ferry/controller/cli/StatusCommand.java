@@ -176,6 +176,7 @@ public final class StatusCommand implements Callable<Integer> {
       host.addProperty("agent_version", s.getAgentVersion());
       host.addProperty("local_domain", s.getLocalDomain());
       host.addProperty("web_domain", s.getWebDomain());
+      host.addProperty("protected_hardlinks", s.getProtectedHardlinks());
       JsonObject paths = new JsonObject();
       paths.addProperty("mastodon_root", s.getPaths().getMastodonRoot());
       paths.addProperty("media_root", s.getPaths().getMediaRoot());
