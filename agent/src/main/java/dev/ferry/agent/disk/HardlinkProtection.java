@@ -37,7 +37,12 @@ public final class HardlinkProtection {
 
   /** True only when the kernel says the protection is off; an unreadable setting is not refused. */
   public boolean off() {
-    return "0".equals(value());
+    return off(value());
+  }
+
+  /** {@link #off()} for a {@link #value()} already read. */
+  public static boolean off(String value) {
+    return "0".equals(value);
   }
 
   /**

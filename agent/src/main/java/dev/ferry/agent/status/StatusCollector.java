@@ -97,7 +97,7 @@ public final class StatusCollector {
       warnings.add("systemd is not running on this host (not PID 1): unit states are unknown");
     }
     String hardlinks = links.value();
-    if (links.off()) {
+    if (HardlinkProtection.off(hardlinks)) {
       warnings.add(links.problem() + "; ferry refuses to move media, secrets or the Redis dump to or from here until then");
     }
     return new HostReport(
