@@ -51,13 +51,7 @@ class HardlinkProtectionTest {
 
   @Test
   void aTargetWithoutItReceivesNothing() throws Exception {
-    Files.writeString(lab.targetHardlinks, "0\n");
-    HostileLab.Snapshot before = lab.snapshot();
-
-    assertRefused(mediaSync(), "target-host", "receive media");
-    assertRefused(copySecrets(), "target-host", "write secrets");
-    assertRefused(copyRedisDump(), "target-host", "write the Redis dump");
-    assertEquals("", before.differences(lab.snapshot()), "nothing changed");
+    assertEveryTransferRefused(lab.targetHardlinks, "target-host", "receive media", "write secrets", "write the Redis dump");
 
     HostStatus status = status("tgt");
     assertEquals("0", status.getProtectedHardlinks());
@@ -72,13 +66,7 @@ class HardlinkProtectionTest {
 
   @Test
   void aSourceWithoutItSendsNothing() throws Exception {
-    Files.writeString(lab.sourceHardlinks, "0\n");
-    HostileLab.Snapshot before = lab.snapshot();
-
-    assertRefused(mediaSync(), "source-host", "send media");
-    assertRefused(copySecrets(), "source-host", "send secrets");
-    assertRefused(copyRedisDump(), "source-host", "send the Redis dump");
-    assertEquals("", before.differences(lab.snapshot()), "nothing changed");
+    assertEveryTransferRefused(lab.sourceHardlinks, "source-host", "send media", "send secrets", "send the Redis dump");
     assertEquals("0", status("src").getProtectedHardlinks());
 
     Files.writeString(lab.sourceHardlinks, "1\n");
@@ -102,6 +90,21 @@ class HardlinkProtectionTest {
         BadInputCorpusTest.readFilesRaw(lab, lab.peerSession(Set.of(Operation.OPERATION_READ_MEDIA)), List.of(ask));
     assertEquals(Status.Code.OK, sent.status().getCode(), sent.status().toString());
     assertTrue(sent.bytes().length > 0, "the same request is served once the protection is on");
+  }
+
+  /**
+   * Turns the protection off in {@code sysctl} (one side's stand-in) and checks that the media
+   * sync, the secrets copy and the Redis copy are each refused for what that side would do, and
+   * that nothing changed on either host.
+   */
+  private void assertEveryTransferRefused(Path sysctl, String host, String media, String secrets, String redis)
+      throws Exception {
+    Files.writeString(sysctl, "0\n");
+    HostileLab.Snapshot before = lab.snapshot();
+    assertRefused(mediaSync(), host, media);
+    assertRefused(copySecrets(), host, secrets);
+    assertRefused(copyRedisDump(), host, redis);
+    assertEquals("", before.differences(lab.snapshot()), "nothing changed");
   }
 
   /** The failure's code and text, or null if the call succeeded. */
